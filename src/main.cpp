@@ -1,0 +1,2 @@
+// Placeholder until the supervisor lands.
+int main() { return 0; }
