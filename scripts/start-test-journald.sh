@@ -26,14 +26,24 @@ die() { echo "start-test-journald: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "must run as root"
 [ -x "$journald_binary" ] || die "$journald_binary not found (apt-get install systemd)"
 
+# True while the process exists and is not a zombie: a journald we started
+# detached is re-parented to PID 1, which in some sandboxes never reaps it.
+alive() {
+    state=$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # The PID of the running journald, found through /proc (its comm is truncated
 # to 15 characters); empty when none runs.
 journald_pid() {
     for comm_file in /proc/[0-9]*/comm; do
         if [ "$(cat "$comm_file" 2>/dev/null)" = "systemd-journal" ]; then
-            pid=${comm_file#/proc/}
-            echo "${pid%/comm}"
-            return 0
+            candidate=${comm_file#/proc/}
+            candidate=${candidate%/comm}
+            if alive "$candidate"; then
+                echo "$candidate"
+                return 0
+            fi
         fi
     done
     return 0
@@ -60,8 +70,8 @@ if [ -n "$pid" ] && [ "$dropin_changed" = yes ]; then
     else
         kill -TERM "$pid"
         tries=0
-        while [ -d "/proc/$pid" ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
-        [ ! -d "/proc/$pid" ] || die "journald $pid did not stop for the restart"
+        while alive "$pid" && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+        ! alive "$pid" || die "journald $pid did not stop for the restart"
     fi
     pid=$(journald_pid)
 fi

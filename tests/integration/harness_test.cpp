@@ -1,0 +1,321 @@
+// Self-tests of the integration harness (tests/support) that need neither the
+// daemon nor the emulator: if these fail, no scenario result can be trusted.
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "journal_reader.hpp"
+#include "journald.hpp"
+#include "notify_listener.hpp"
+#include "subprocess.hpp"
+#include "temp_dir.hpp"
+#include "wait_until.hpp"
+
+namespace iot::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string unique_identifier(const std::string& prefix) {
+    std::random_device random;
+    return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(random());
+}
+
+// sd_journal_sendv with exact byte strings, so binary values can be tested.
+int send_entry(const std::vector<std::string>& fields) {
+    std::vector<iovec> vectors;
+    for (const auto& field : fields) {
+        vectors.push_back({const_cast<char*>(field.data()), field.size()});
+    }
+    return sd_journal_sendv(vectors.data(), static_cast<int>(vectors.size()));
+}
+
+void send_datagram(const std::filesystem::path& socket_path, const std::string& text) {
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+    const auto sent = ::sendto(fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&address),
+                               sizeof address);
+    ::close(fd);
+    ASSERT_EQ(sent, static_cast<ssize_t>(text.size())) << std::strerror(errno);
+}
+
+// ---- temp dir and wait_until ---------------------------------------------------
+
+TEST(HarnessTempDir, IsPrivateAndRemovedWithItsContents) {
+    std::filesystem::path where;
+    {
+        TempDir dir("iot-harness");
+        where = dir.path();
+        ASSERT_TRUE(std::filesystem::is_directory(where));
+        const auto perms = std::filesystem::status(where).permissions();
+        EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+        write_file(dir / "a.txt", "hello");
+        EXPECT_EQ(read_file(dir / "a.txt").value_or(""), "hello");
+        EXPECT_FALSE(read_file(dir / "missing").has_value());
+    }
+    EXPECT_FALSE(std::filesystem::exists(where));
+}
+
+TEST(HarnessWaitUntil, SucceedsWhenTheConditionBecomesTrue) {
+    int calls = 0;
+    EXPECT_TRUE(wait_until("three calls", [&] { return ++calls >= 3; }, 1000ms, 1ms));
+    EXPECT_EQ(calls, 3);
+}
+
+TEST(HarnessWaitUntil, FailsWithAMessageNamingWhatItAwaited) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto result = wait_until("the impossible", [] { return false; }, 100ms, 10ms);
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_FALSE(result);
+    EXPECT_NE(std::string(result.message()).find("timed out after 0.100 s waiting for: the impossible"),
+              std::string::npos)
+        << result.message();
+    EXPECT_GE(took, 100ms);
+    EXPECT_LT(took, 2s);
+}
+
+// ---- subprocess ---------------------------------------------------------------
+
+SpawnOptions shell(const TempDir& dir, const std::string& script) {
+    SpawnOptions options;
+    options.program = "/bin/sh";
+    options.args = {"-c", script};
+    options.stdout_file = dir / "out.txt";
+    options.stderr_file = dir / "err.txt";
+    return options;
+}
+
+TEST(HarnessSubprocess, CapturesOutputEnvironmentAndExitCode) {
+    TempDir dir;
+    auto options = shell(dir, "echo \"out $IOT_HARNESS_VALUE\"; echo \"err ${HOME:-unset}\" >&2; exit 3");
+    options.extra_env = {{"IOT_HARNESS_VALUE", "42"}};
+    options.removed_env = {"HOME"};
+    Subprocess child(options);
+    const auto status = child.wait_for(10s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(status->exited);
+    EXPECT_EQ(status->code, 3);
+    EXPECT_FALSE(status->clean());
+    EXPECT_EQ(child.stdout_text(), "out 42\n");
+    EXPECT_EQ(child.stderr_text(), "err unset\n");
+}
+
+TEST(HarnessSubprocess, ReportsTheSignalThatEndedIt) {
+    TempDir dir;
+    Subprocess child(shell(dir, "exec sleep 30"));
+    EXPECT_TRUE(child.running());
+    EXPECT_FALSE(child.wait_for(50ms).has_value());
+    ASSERT_TRUE(child.signal(SIGTERM));
+    const auto status = child.wait_for(10s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_FALSE(status->exited);
+    EXPECT_EQ(status->signal, SIGTERM);
+    EXPECT_FALSE(child.signal(SIGTERM)) << "signalling a reaped child must say it is gone";
+}
+
+TEST(HarnessSubprocess, KillsAChildThatOutlivesItsTimeout) {
+    TempDir dir;
+    Subprocess child(shell(dir, "trap '' TERM; echo started; exec sleep 30"));
+    ASSERT_TRUE(wait_until("the child's trap to be set", [&] { return child.stdout_text() == "started\n"; }, 10s));
+    child.signal(SIGTERM);
+    const auto status = child.wait_or_kill(200ms);
+    EXPECT_TRUE(status.killed_after_timeout);
+    EXPECT_EQ(status.signal, SIGKILL);
+    EXPECT_NE(status.to_string().find("after the timeout"), std::string::npos);
+}
+
+TEST(HarnessSubprocess, DestructorLeavesNoChildBehind) {
+    TempDir dir;
+    pid_t pid = -1;
+    {
+        Subprocess child(shell(dir, "exec sleep 30"));
+        pid = child.pid();
+        ASSERT_EQ(::kill(pid, 0), 0);
+    }
+    // Reaped as well as killed: not even a zombie remains.
+    EXPECT_EQ(::kill(pid, 0), -1);
+    EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(HarnessSubprocess, AProgramThatCannotStartThrows) {
+    TempDir dir;
+    SpawnOptions options;
+    options.program = dir / "no-such-program";
+    options.stdout_file = dir / "out.txt";
+    options.stderr_file = dir / "err.txt";
+    EXPECT_THROW(Subprocess{options}, std::runtime_error);
+}
+
+// ---- journald and the journal reader ------------------------------------------
+
+class HarnessJournal : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_NO_THROW(pid_ = journald::ensure_running());
+        ASSERT_GT(pid_, 0);
+    }
+    pid_t pid_ = -1;
+};
+
+TEST_F(HarnessJournal, EnsureRunningFindsALiveJournaldWithTheRateLimitLifted) {
+    EXPECT_EQ(journald::find_pid(), pid_);
+    EXPECT_TRUE(journald::socket_accepts());
+    if (::geteuid() == 0) {
+        const auto dropin = read_file("/etc/systemd/journald.conf.d/90-iot-amqpd-tests.conf");
+        ASSERT_TRUE(dropin.has_value());
+        EXPECT_NE(dropin->find("RateLimitBurst=0"), std::string::npos);
+        EXPECT_NE(dropin->find("RateLimitIntervalSec=0"), std::string::npos);
+    }
+    EXPECT_EQ(journald::ensure_running(), pid_) << "a second call must keep the same journald";
+}
+
+TEST_F(HarnessJournal, ReadsBackEveryFieldBinarySafe) {
+    const auto identifier = unique_identifier("iot-harness");
+    const std::string binary("a\0b\nc", 5);
+    ASSERT_EQ(send_entry({"MESSAGE=hello journal", "PRIORITY=6", "SYSLOG_IDENTIFIER=" + identifier,
+                          "IOT_BINARY=" + binary, "IOT_EMPTY="}),
+              0);
+    JournalReader reader(by_identifier(identifier));
+    ASSERT_TRUE(reader.wait_for_count(1, 10s));
+    ASSERT_EQ(reader.entries().size(), 1u);
+    const auto& entry = reader.entries()[0];
+    EXPECT_EQ(field_or_empty(entry, "MESSAGE"), "hello journal");
+    EXPECT_EQ(field_or_empty(entry, "PRIORITY"), "6");
+    EXPECT_EQ(field_or_empty(entry, "IOT_BINARY"), binary);
+    EXPECT_EQ(entry.count("IOT_EMPTY"), 1u);
+    EXPECT_EQ(field_or_empty(entry, "_PID"), std::to_string(::getpid()));
+}
+
+TEST_F(HarnessJournal, FiltersByIdentifierAndPidAndCountsWithoutDuplicates) {
+    const auto mine = unique_identifier("iot-harness");
+    const auto other = unique_identifier("iot-harness-other");
+    constexpr int kCount = 2000;  // past journald's default burst would need the lifted limit at 10 000
+    for (int i = 0; i < kCount; ++i) {
+        ASSERT_EQ(sd_journal_send("MESSAGE=%d", i, "SYSLOG_IDENTIFIER=%s", mine.c_str(), nullptr), 0);
+        if (i % 10 == 0) {
+            ASSERT_EQ(sd_journal_send("MESSAGE=noise", "SYSLOG_IDENTIFIER=%s", other.c_str(), nullptr), 0);
+        }
+    }
+    JournalReader reader({{"SYSLOG_IDENTIFIER", {mine}}, {"_PID", {std::to_string(::getpid())}}});
+    ASSERT_TRUE(reader.wait_for_count(kCount, 20s));
+    // Give polling another chance to (wrongly) return more, then count exactly.
+    reader.poll();
+    EXPECT_EQ(reader.entries().size(), static_cast<std::size_t>(kCount));
+    for (int i = 0; i < kCount; ++i) {
+        ASSERT_EQ(field_or_empty(reader.entries()[static_cast<std::size_t>(i)], "MESSAGE"), std::to_string(i));
+    }
+    EXPECT_EQ(JournalReader::read_all(by_identifier(mine)).size(), static_cast<std::size_t>(kCount));
+    EXPECT_EQ(JournalReader::read_all(by_identifier(other)).size(), static_cast<std::size_t>(kCount / 10));
+    // An OR of two identifiers.
+    EXPECT_EQ(JournalReader::read_all({{"SYSLOG_IDENTIFIER", {mine, other}}}).size(),
+              static_cast<std::size_t>(kCount + kCount / 10));
+}
+
+TEST_F(HarnessJournal, WaitForCountFailsAndSaysHowManyItFound) {
+    const auto identifier = unique_identifier("iot-harness");
+    ASSERT_EQ(sd_journal_send("MESSAGE=only one", "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr), 0);
+    JournalReader reader(by_identifier(identifier));
+    const auto result = reader.wait_for_count(2, 300ms);
+    EXPECT_FALSE(result);
+    EXPECT_NE(std::string(result.message()).find("(found 1)"), std::string::npos) << result.message();
+}
+
+TEST_F(HarnessJournal, PausedJournaldWritesNothingUntilResumed) {
+    const auto identifier = unique_identifier("iot-harness");
+    JournalReader reader(by_identifier(identifier));
+    {
+        journald::PauseGuard paused(pid_);
+        // A datagram send succeeds into the socket buffer even while journald is stopped.
+        ASSERT_EQ(sd_journal_send("MESSAGE=while paused", "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr), 0);
+        EXPECT_FALSE(reader.wait_for_count(1, 500ms)) << "a stopped journald must not write";
+        paused.resume_now();
+        EXPECT_TRUE(reader.wait_for_count(1, 10s));
+    }
+    EXPECT_EQ(reader.entries().size(), 1u);
+}
+
+TEST_F(HarnessJournal, ReaderFollowsARestartedJournald) {
+    if (::geteuid() != 0) GTEST_SKIP() << "restarting journald needs root";
+    const auto identifier = unique_identifier("iot-harness");
+    JournalReader reader(by_identifier(identifier));
+    ASSERT_EQ(sd_journal_send("MESSAGE=before", "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr), 0);
+    ASSERT_TRUE(reader.wait_for_count(1, 10s));
+
+    pid_t new_pid = -1;
+    ASSERT_NO_THROW(new_pid = journald::restart(pid_));
+    EXPECT_NE(new_pid, pid_);
+    EXPECT_EQ(journald::find_pid(), new_pid);
+    EXPECT_TRUE(journald::socket_accepts());
+
+    ASSERT_EQ(sd_journal_send("MESSAGE=after", "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr), 0);
+    ASSERT_TRUE(reader.wait_for_count(2, 10s));
+    EXPECT_EQ(field_or_empty(reader.entries()[1], "MESSAGE"), "after");
+    EXPECT_EQ(JournalReader::read_all(by_identifier(identifier)).size(), 2u);
+}
+
+// ---- notify listener -------------------------------------------------------------
+
+TEST(HarnessNotify, CollectsDatagramsWithTimes) {
+    TempDir dir;
+    NotifyListener listener(dir / "notify.sock");
+    EXPECT_FALSE(listener.wait_for("READY=1", 100ms)) << "nothing was sent yet";
+
+    send_datagram(listener.socket_path(), "READY=1\nSTATUS=starting");
+    ASSERT_TRUE(listener.wait_for("READY=1", 5s));
+    EXPECT_EQ(listener.last_value("STATUS"), "starting");
+
+    for (int i = 0; i < 3; ++i) {
+        send_datagram(listener.socket_path(), "WATCHDOG=1");
+        ASSERT_TRUE(listener.wait_for("WATCHDOG=1", 5s, static_cast<std::size_t>(i + 1)));
+        std::this_thread::sleep_for(50ms);  // a known gap to measure
+    }
+    send_datagram(listener.socket_path(), "STATUS=2/2 groups connected");
+    ASSERT_TRUE(wait_until("the second STATUS", [&] { return listener.last_value("STATUS") == "2/2 groups connected"; },
+                           5s));
+
+    EXPECT_EQ(listener.count("WATCHDOG=1"), 3u);
+    EXPECT_EQ(listener.count("READY=1"), 1u);
+    EXPECT_EQ(listener.count("STATUS=starting"), 1u);
+    EXPECT_EQ(listener.count("WATCHDOG"), 0u) << "lines match whole, not by prefix";
+    const auto gaps = listener.intervals("WATCHDOG=1");
+    ASSERT_EQ(gaps.size(), 2u);
+    for (const auto gap : gaps) EXPECT_GE(gap, 50ms);
+    EXPECT_NE(listener.transcript().find("2/2 groups connected"), std::string::npos);
+}
+
+TEST(HarnessNotify, ReceivesFromSdNotifyAndFiltersByTime) {
+    TempDir dir;
+    NotifyListener listener(dir / "notify.sock");
+    send_datagram(listener.socket_path(), "RELOADING=1\nMONOTONIC_USEC=123");
+    ASSERT_TRUE(listener.wait_for("RELOADING=1", 5s));
+    const auto later = std::chrono::steady_clock::now();
+    EXPECT_FALSE(listener.wait_for_since("RELOADING=1", later, 100ms));
+
+    // The daemon uses libsystemd's sd_notify, which reads $NOTIFY_SOCKET.
+    ::setenv("NOTIFY_SOCKET", listener.socket_path().c_str(), 1);
+    const int sent = sd_notify(0, "READY=1");
+    ::unsetenv("NOTIFY_SOCKET");
+    ASSERT_GT(sent, 0);
+    EXPECT_TRUE(listener.wait_for_since("READY=1", later, 5s));
+    EXPECT_EQ(listener.datagrams_since(later).size(), 1u);
+    EXPECT_EQ(listener.last_value("MONOTONIC_USEC"), "123");
+}
+
+}  // namespace
+}  // namespace iot::test
