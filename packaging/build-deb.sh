@@ -1,0 +1,36 @@
+#!/bin/bash
+# Build the Debian package from this tree, collect what dpkg-buildpackage
+# produced in dist/ (git-ignored), and hold the .deb to lintian's standard:
+# any error or warning fails the build. Extra arguments go to dpkg-buildpackage.
+#
+#   packaging/build-deb.sh            # -> dist/iot-amqpd_<version>_<arch>.deb
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+version=$(dpkg-parsechangelog -S Version)
+arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+# dpkg-buildpackage always writes its results beside the source tree.
+parent=$(dirname "$root")
+changes="$parent/iot-amqpd_${version}_${arch}.changes"
+deb="iot-amqpd_${version}_${arch}.deb"
+
+rm -f "$changes"
+dpkg-buildpackage -us -uc -b "$@"
+
+# Move exactly what the .changes file lists (the .deb, its -dbgsym package and
+# the .buildinfo), then the .changes itself, so nothing stale is picked up.
+mkdir -p dist
+mapfile -t produced < <(awk '/^Files:/ { in_files = 1; next }
+                              /^[^ ]/   { in_files = 0 }
+                              in_files && NF == 5 { print $5 }' "$changes")
+for file in "${produced[@]}"; do
+    mv -f "$parent/$file" dist/
+done
+mv -f "$changes" dist/
+echo "build-deb: dist/ holds: ${produced[*]} $(basename "$changes")"
+
+# -I also shows informational tags, which do not fail the build.
+lintian -I --fail-on error,warning "dist/$deb"
+echo "build-deb: PASS: dist/$deb built, lintian reports no errors or warnings"
