@@ -227,6 +227,29 @@ TEST_F(HarnessJournal, FiltersByIdentifierAndPidAndCountsWithoutDuplicates) {
               static_cast<std::size_t>(kCount + kCount / 10));
 }
 
+TEST_F(HarnessJournal, StderrAsAJournalStreamLooksLikeAService) {
+    TempDir dir;
+    const auto identifier = unique_identifier("iot-harness-stream");
+    SpawnOptions options;
+    options.program = "/bin/sh";
+    // What a daemon checks: $JOURNAL_STREAM equals the dev:ino of its stderr.
+    options.args = {"-c", "echo \"$JOURNAL_STREAM\"; stat -L -c %d:%i /dev/stderr; echo to-the-journal >&2"};
+    options.stdout_file = dir / "out.txt";
+    options.stderr_journal_identifier = identifier;
+    Subprocess child(options);
+    ASSERT_TRUE(child.wait_for(10s).value_or(ExitStatus{}).clean());
+    const auto out = child.stdout_text();
+    const auto newline = out.find('\n');
+    ASSERT_NE(newline, std::string::npos) << out;
+    EXPECT_FALSE(out.substr(0, newline).empty());
+    EXPECT_EQ(out.substr(0, newline) + "\n", out.substr(newline + 1)) << out;
+
+    JournalReader reader(by_identifier(identifier));
+    ASSERT_TRUE(reader.wait_for_count(1, 10s));
+    EXPECT_EQ(field_or_empty(reader.entries()[0], "MESSAGE"), "to-the-journal");
+    EXPECT_EQ(field_or_empty(reader.entries()[0], "_TRANSPORT"), "stdout");
+}
+
 TEST_F(HarnessJournal, WaitForCountFailsAndSaysHowManyItFound) {
     const auto identifier = unique_identifier("iot-harness");
     ASSERT_EQ(sd_journal_send("MESSAGE=only one", "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr), 0);

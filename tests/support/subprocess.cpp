@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +60,31 @@ ExecStrings build_envp(const SpawnOptions& options) {
     return envp;
 }
 
+// Connects a journald stdout stream the way systemd does for a service's
+// stderr; returns the fd and its "dev:ino" for $JOURNAL_STREAM.
+std::pair<int, std::string> open_journal_stream(const std::string& identifier) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, "/run/systemd/journal/stdout", sizeof address.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        const int error = errno;
+        ::close(fd);
+        throw std::runtime_error(std::string("connect /run/systemd/journal/stdout: ") + std::strerror(error));
+    }
+    ::shutdown(fd, SHUT_RD);
+    // identifier, unit id, priority, level prefix, forward to syslog / kmsg / console
+    const std::string header = identifier + "\n\n6\n0\n0\n0\n0\n";
+    struct stat st {};
+    if (::write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()) || ::fstat(fd, &st) != 0) {
+        const int error = errno;
+        ::close(fd);
+        throw std::runtime_error(std::string("journal stream: ") + std::strerror(error));
+    }
+    return {fd, std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)};
+}
+
 [[noreturn]] void child_fail(int report_fd, int error) {
     // Only async-signal-safe calls here.
     ssize_t ignored = ::write(report_fd, &error, sizeof error);
@@ -81,16 +109,26 @@ std::string ExitStatus::to_string() const {
 }
 
 Subprocess::Subprocess(const SpawnOptions& options) : options_(options) {
-    if (options.stdout_file.empty() || options.stderr_file.empty()) {
+    if (options.stdout_file.empty() || (options.stderr_file.empty() && options.stderr_journal_identifier.empty())) {
         throw std::invalid_argument("Subprocess: stdout_file and stderr_file are required");
     }
-    auto argv = build_argv(options);
-    auto envp = build_envp(options);
+    int journal_fd = -1;
+    if (!options.stderr_journal_identifier.empty()) {
+        auto [fd, stream] = open_journal_stream(options.stderr_journal_identifier);
+        journal_fd = fd;
+        options_.extra_env.emplace_back("JOURNAL_STREAM", stream);
+    }
+    auto argv = build_argv(options_);
+    auto envp = build_envp(options_);
     const std::string stdout_path = options.stdout_file.string();
     const std::string stderr_path = options.stderr_file.string();
 
     int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+        const int error = errno;
+        if (journal_fd >= 0) ::close(journal_fd);
+        throw std::runtime_error(std::string("pipe2: ") + std::strerror(error));
+    }
     const pid_t parent = ::getpid();
 
     started_ = std::chrono::steady_clock::now();
@@ -99,6 +137,7 @@ Subprocess::Subprocess(const SpawnOptions& options) : options_(options) {
         const int error = errno;
         ::close(report[0]);
         ::close(report[1]);
+        if (journal_fd >= 0) ::close(journal_fd);
         throw std::runtime_error(std::string("fork: ") + std::strerror(error));
     }
     if (pid_ == 0) {
@@ -115,7 +154,8 @@ Subprocess::Subprocess(const SpawnOptions& options) : options_(options) {
         }
         const int null_fd = ::open("/dev/null", O_RDONLY);
         const int out_fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        const int err_fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        const int err_fd =
+            journal_fd >= 0 ? journal_fd : ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (null_fd < 0 || out_fd < 0 || err_fd < 0) child_fail(report[1], errno);
         if (::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
             ::dup2(err_fd, STDERR_FILENO) < 0) {
@@ -126,6 +166,7 @@ Subprocess::Subprocess(const SpawnOptions& options) : options_(options) {
     }
 
     ::close(report[1]);
+    if (journal_fd >= 0) ::close(journal_fd);
     int child_error = 0;
     ssize_t got;
     do {
@@ -204,6 +245,9 @@ std::optional<std::chrono::steady_clock::duration> Subprocess::run_time() const 
 }
 
 std::string Subprocess::stdout_text() const { return read_file(options_.stdout_file).value_or(""); }
-std::string Subprocess::stderr_text() const { return read_file(options_.stderr_file).value_or(""); }
+std::string Subprocess::stderr_text() const {
+    if (options_.stderr_file.empty()) return {};
+    return read_file(options_.stderr_file).value_or("");
+}
 
 }  // namespace iot::test

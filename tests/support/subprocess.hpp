@@ -24,7 +24,13 @@ struct SpawnOptions {
     std::vector<std::pair<std::string, std::string>> extra_env;  // added to (or replacing in) our environment
     std::vector<std::string> removed_env;                        // names dropped from the inherited environment
     std::filesystem::path stdout_file;  // appended to; required
-    std::filesystem::path stderr_file;  // appended to; required
+    std::filesystem::path stderr_file;  // appended to; required unless stderr goes to the journal
+
+    // When set, stderr is a journald stream with this SYSLOG_IDENTIFIER and
+    // $JOURNAL_STREAM names it, exactly as systemd sets up a service: a
+    // program that checks JOURNAL_STREAM then logs structured entries.
+    // (Stream lines carry the test process's _PID; native entries the child's.)
+    std::string stderr_journal_identifier;
 };
 
 struct ExitStatus {
