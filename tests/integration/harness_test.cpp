@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "daemon_config.hpp"
+#include "delivery_audit.hpp"
 #include "journal_reader.hpp"
 #include "journald.hpp"
 #include "notify_listener.hpp"
@@ -338,6 +340,68 @@ TEST(HarnessNotify, ReceivesFromSdNotifyAndFiltersByTime) {
     EXPECT_TRUE(listener.wait_for_since("READY=1", later, 5s));
     EXPECT_EQ(listener.datagrams_since(later).size(), 1u);
     EXPECT_EQ(listener.last_value("MONOTONIC_USEC"), "123");
+}
+
+// ---- delivery audit and config builder ---------------------------------------------
+
+JournalEntry message_entry(const std::string& id, const std::string& group = "factory-a") {
+    return {{"MESSAGE", "{}"},
+            {"PRIORITY", "6"},
+            {"SYSLOG_IDENTIFIER", "iot-msg-test"},
+            {"IOT_CONSUMER_GROUP", group},
+            {"IOT_CONSUMER_GROUP_ID", "CG-" + group},
+            {"IOT_TOPIC", "/a1/dev/thing/event/property/post"},
+            {"IOT_MESSAGE_ID", id},
+            {"IOT_GENERATE_TIME", "1"},
+            {"IOT_CLIENT_ID", "host-" + group},
+            {"IOT_PAYLOAD_ENCODING", "utf-8"}};
+}
+
+TEST(HarnessAudit, AcceptsExactlyOnceWithEveryField) {
+    const std::vector<JournalEntry> entries = {message_entry("m1"), message_entry("m2"), message_entry("m3", "b")};
+    const auto audit = audit_delivery(entries, numbered_ids("m", 3), "iot-msg-test",
+                                      {{"factory-a", "CG-factory-a"}, {"b", "CG-b"}});
+    EXPECT_TRUE(exactly_once(audit));
+}
+
+TEST(HarnessAudit, ReportsMissingDuplicatedUnexpectedAndMalformed) {
+    auto no_topic = message_entry("m4");
+    no_topic.erase("IOT_TOPIC");
+    auto bad_base64 = message_entry("m5");
+    bad_base64["IOT_PAYLOAD_ENCODING"] = "base64";
+    auto wrong_group_id = message_entry("m6");
+    wrong_group_id["IOT_CONSUMER_GROUP_ID"] = "CG-other";
+    const std::vector<JournalEntry> entries = {message_entry("m1"), message_entry("m1"), message_entry("x9"),
+                                               no_topic, bad_base64, wrong_group_id};
+    const auto audit = audit_delivery(entries, numbered_ids("m", 6), "iot-msg-test", {{"factory-a", "CG-factory-a"}});
+    EXPECT_FALSE(exactly_once(audit));
+    EXPECT_EQ(audit.missing, (std::vector<std::string>{"m2", "m3"}));
+    EXPECT_EQ(audit.duplicated, (std::map<std::string, std::size_t>{{"m1", 2}}));
+    EXPECT_EQ(audit.unexpected, (std::vector<std::string>{"x9"}));
+    ASSERT_EQ(audit.malformed.size(), 3u) << audit.report();
+    EXPECT_NE(audit.malformed[0].find("no IOT_TOPIC"), std::string::npos);
+    EXPECT_NE(audit.malformed[1].find("base64: prefix"), std::string::npos);
+    EXPECT_NE(audit.malformed[2].find("IOT_CONSUMER_GROUP_ID"), std::string::npos);
+    EXPECT_NE(audit.report().find("2 missing, 1 duplicated, 1 unexpected, 3 malformed"), std::string::npos)
+        << audit.report();
+}
+
+TEST(HarnessConfig, WritesEveryGroupAndQuotesStrings) {
+    DaemonConfig config;
+    config.endpoint = "amqps://localhost:5671";
+    config.access_key_id = "LTAI_TEST";
+    config.access_key_secret_file = "/tmp/x/secret";
+    config.syslog_identifier = "iot-msg \"quoted\"";
+    config.add_group("a", "CG1", 2).credit = 10;
+    config.add_group("b", "CG2");
+    EXPECT_TRUE(config.remove_group("b"));
+    EXPECT_FALSE(config.remove_group("b"));
+    const auto yaml = config.to_yaml();
+    EXPECT_NE(yaml.find("  - name: \"a\"\n    consumer_group_id: \"CG1\"\n    connections: 2\n    credit: 10\n"),
+              std::string::npos)
+        << yaml;
+    EXPECT_EQ(yaml.find("CG2"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("syslog_identifier: \"iot-msg \\\"quoted\\\"\""), std::string::npos) << yaml;
 }
 
 }  // namespace
