@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "iot-amqpd/duration.hpp"
@@ -40,7 +42,7 @@ struct GroupConfig {
 
     // endpoint
     std::string endpoint;  // as written: amqps://host[:port]
-    std::string host;
+    std::string host;      // without brackets, also for an IPv6 literal ("::1")
     std::uint16_t port = 5671;
 
     // authentication
@@ -63,7 +65,9 @@ struct GroupConfig {
     TlsSettings tls;
     std::size_t dedup_window = 10000;  // 0 = off
 
-    // True when a running group must be restarted to apply `other`.
+    // True when every setting equals `other`'s (the secret compared by content):
+    // a running group can then keep its connections across a reload; false
+    // means it must be restarted to apply `other`.
     [[nodiscard]] bool same_settings(const GroupConfig& other) const;
 };
 
@@ -116,5 +120,7 @@ struct LoadResult {
 [[nodiscard]] LoadResult load_config(const std::string& path, const LoadEnvironment& env);
 
 [[nodiscard]] std::string_view to_string(LogLevel level);
+// The names used in the config and by --log-level (case-insensitive): trace, debug, info, warn, error.
+[[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view text);
 
 }  // namespace iot
