@@ -1,0 +1,91 @@
+// One of a group's connections: connect with fresh credentials, attach one
+// receiver, write each message and only then accept it, reconnect with
+// backoff after any loss.
+//
+// Thread: group thread only (proton callbacks and GroupConsumer's tick).
+#pragma once
+
+#include <proton/connection.hpp>
+#include <proton/delivery.hpp>
+#include <proton/message.hpp>
+#include <proton/messaging_handler.hpp>
+#include <proton/receiver.hpp>
+
+#include <deque>
+#include <string>
+
+#include "iot-amqpd/backoff.hpp"
+#include "iot-amqpd/cloud_profile.hpp"
+#include "iot-amqpd/diagnosis.hpp"
+
+namespace iot {
+
+class GroupConsumer;
+
+class ConnectionSlot final : public proton::messaging_handler {
+public:
+    ConnectionSlot(GroupConsumer& group, std::string client_id, std::uint64_t seed);
+
+    void tick(SteadyTime now);
+    // Stop: finish writing what is in hand, then close. Returns true when already closed.
+    bool close_for_stop();
+    [[nodiscard]] bool closed() const { return state_ == State::waiting; }
+    [[nodiscard]] bool receiving() const { return receiver_up_; }
+    [[nodiscard]] const std::string& client_id() const { return client_id_; }
+    // "" when healthy, else what went wrong and when the next attempt is.
+    [[nodiscard]] std::string problem(SteadyTime now) const;
+
+private:
+    enum class State { waiting, connecting, closing };
+
+    struct Pending {
+        proton::delivery delivery;
+        proton::message message;  // a copy: proton reuses the one it hands to on_message
+    };
+
+    void attempt(SteadyTime now);
+    void schedule_reconnect(SteadyTime now);
+    void log_failure(SteadyTime now, Millis delay);
+    int write_and_accept(proton::delivery& delivery, const proton::message& message);
+    void drain_pending(SteadyTime now);
+    void give_up_on_pending();
+
+    void on_connection_open(proton::connection& connection) override;
+    void on_receiver_open(proton::receiver& receiver) override;
+    void on_message(proton::delivery& delivery, proton::message& message) override;
+    void on_receiver_close(proton::receiver& receiver) override;
+    void on_receiver_error(proton::receiver& receiver) override;
+    void on_connection_error(proton::connection& connection) override;
+    void on_transport_error(proton::transport& transport) override;
+    void on_transport_close(proton::transport& transport) override;
+    void on_error(const proton::error_condition& condition) override;
+
+    GroupConsumer& group_;
+    std::string client_id_;
+    Backoff backoff_;
+    MessageScratch scratch_;
+
+    State state_ = State::waiting;
+    proton::connection connection_;
+    proton::receiver receiver_;
+    bool receiver_up_ = false;
+    bool attempted_before_ = false;
+    SteadyTime next_attempt_{};
+    SteadyTime up_since_{};
+
+    // The last failure, as the operator should see it.
+    std::string condition_name_;
+    std::string condition_description_;
+    bool auth_failure_ = false;
+    std::string last_logged_failure_;
+    int repeated_failures_ = 0;
+    SteadyTime last_summary_{};
+
+    // Messages whose write failed, in arrival order; credit stays stopped while any remain.
+    std::deque<Pending> pending_;
+    SteadyTime failing_since_{};
+    SteadyTime next_write_retry_{};
+    Millis write_retry_delay_{100};
+};
+
+}  // namespace iot

@@ -1,0 +1,22 @@
+// Writes each message as one JSON line to stdout, flushed per message, for
+// containers and debugging.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "iot-amqpd/message_sink.hpp"
+
+namespace iot {
+
+class StdoutSink final : public MessageSink {
+public:
+    explicit StdoutSink(std::FILE* out = stdout) : out_(out) {}
+    [[nodiscard]] int write(const MessageRecord& record) override;
+
+private:
+    std::FILE* out_;
+    std::string line_;
+};
+
+}  // namespace iot

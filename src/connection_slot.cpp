@@ -1,0 +1,292 @@
+#include "iot-amqpd/connection_slot.hpp"
+
+#include <proton/connection_options.hpp>
+#include <proton/delivery_mode.hpp>
+#include <proton/error_condition.hpp>
+#include <proton/receiver_options.hpp>
+#include <proton/transport.hpp>
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "iot-amqpd/group_consumer.hpp"
+#include "iot-amqpd/logging.hpp"
+
+namespace iot {
+namespace {
+
+constexpr Millis kFirstWriteRetry{100};
+constexpr Millis kMaxWriteRetry{2000};
+constexpr auto kFailureSummaryEvery = std::chrono::minutes(1);
+
+long long seconds_until(SteadyTime when, SteadyTime now) {
+    const auto ms = std::chrono::duration_cast<Millis>(when - now).count();
+    return ms <= 0 ? 0 : (ms + 999) / 1000;
+}
+
+}  // namespace
+
+ConnectionSlot::ConnectionSlot(GroupConsumer& group, std::string client_id, std::uint64_t seed)
+    : group_(group), client_id_(std::move(client_id)), backoff_(group.config().reconnect, seed) {}
+
+// ---- connecting -------------------------------------------------------------
+
+void ConnectionSlot::attempt(SteadyTime now) {
+    const SteadyTime earliest = group_.limiter().earliest_attempt(now);
+    if (earliest > now) {  // the cloud allows 100 attempts per minute per group
+        next_attempt_ = earliest;
+        return;
+    }
+    group_.limiter().record(now);
+    if (attempted_before_) group_.health().reconnects.fetch_add(1, std::memory_order_relaxed);
+    attempted_before_ = true;
+
+    const GroupConfig& cfg = group_.config();
+    const LogContext ctx{"connecting", cfg.name};
+    try {
+        // Signed immediately before connecting: a fresh timestamp every attempt, never a replay.
+        Credentials creds = group_.profile().credentials(cfg, client_id_, wall_clock_ms());
+        std::string password(creds.password.reveal());
+        proton::connection_options opts;
+        opts.handler(*this)
+            .user(creds.user_name)
+            .password(password)
+            .sasl_enabled(true)
+            .sasl_allowed_mechs("PLAIN")
+            // proton advertises half of this to the peer (DESIGN.md §13): the cloud sees `heartbeat`.
+            .idle_timeout(proton::duration(2 * cfg.heartbeat.count()))
+            .virtual_host(cfg.host)
+            .ssl_client_options(group_.ssl_options());
+        OPENSSL_cleanse(password.data(), password.size());
+        OPENSSL_cleanse(creds.user_name.data(), creds.user_name.size());
+        const std::string url = "amqps://" + cfg.host + ":" + std::to_string(cfg.port);
+        log_event(spdlog::level::debug, ctx, "connecting to {} as {}", url, client_id_);
+        connection_ = group_.container().connect(url, opts);
+        state_ = State::connecting;
+    } catch (const CredentialError& e) {
+        condition_name_ = "iot-amqpd:credentials";
+        condition_description_ = e.what();
+        auth_failure_ = false;
+        const Millis delay = backoff_.next_delay(false);
+        next_attempt_ = now + delay;
+        log_failure(now, delay);
+    }
+}
+
+void ConnectionSlot::on_connection_open(proton::connection& connection) {
+    proton::receiver_options ropts;
+    // credit_window(0): the daemon grants credit itself, one per written message.
+    ropts.credit_window(0).auto_accept(false).delivery_mode(proton::delivery_mode::AT_LEAST_ONCE);
+    connection.open_receiver(group_.profile().source_address(group_.config()), ropts);
+}
+
+void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
+    receiver_ = receiver;
+    receiver_up_ = true;
+    up_since_ = std::chrono::steady_clock::now();
+    condition_name_.clear();
+    condition_description_.clear();
+    auth_failure_ = false;
+    last_logged_failure_.clear();
+    repeated_failures_ = 0;
+    group_.health().connected.fetch_add(1, std::memory_order_relaxed);
+    group_.connection_count_changed();
+    const GroupConfig& cfg = group_.config();
+    log_event(spdlog::level::info, LogContext{"connected", cfg.name},
+              "connected to {}:{} as {} (AccessKey {}), receiving with credit {}", cfg.host, cfg.port, client_id_,
+              mask_access_key_id(cfg.access_key_id), cfg.credit);
+    if (!group_.stopping()) receiver.add_credit(cfg.credit);
+}
+
+// ---- receiving --------------------------------------------------------------
+
+void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& message) {
+    group_.health().received.fetch_add(1, std::memory_order_relaxed);
+    if (!pending_.empty()) {  // keep arrival order behind the message that failed
+        pending_.push_back({delivery, message});
+        return;
+    }
+    const int err = write_and_accept(delivery, message);
+    if (err == 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    pending_.push_back({delivery, message});
+    failing_since_ = now;
+    write_retry_delay_ = kFirstWriteRetry;
+    next_write_retry_ = now + write_retry_delay_;
+    log_event(spdlog::level::err, LogContext{"write_failed", group_.config().name},
+              "the output did not take a message ({}); holding it unacknowledged, credit stopped, retrying for up "
+              "to {}s",
+              std::strerror(err), kWriteRetryLimit.count() / 1000);
+}
+
+// Write first, accept after: nothing is acknowledged that the output did not take.
+int ConnectionSlot::write_and_accept(proton::delivery& delivery, const proton::message& message) {
+    const GroupConfig& cfg = group_.config();
+    MessageRecord record;
+    record.group = cfg.name;
+    record.group_id = cfg.consumer_group_id;
+    record.client_id = client_id_;
+    group_.profile().describe(message, scratch_, record);
+
+    GroupHealth& health = group_.health();
+    if (record.message_id && group_.dedup().contains(*record.message_id)) {
+        health.duplicates.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        if (const int err = group_.sink().write(record); err != 0) {
+            health.write_failures.fetch_add(1, std::memory_order_relaxed);
+            return err;
+        }
+        if (record.message_id) group_.dedup().remember(*record.message_id);
+        health.written.fetch_add(1, std::memory_order_relaxed);
+        health.last_message_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    }
+    delivery.accept();
+    if (receiver_up_ && !group_.stopping()) receiver_.add_credit(1);
+    return 0;
+}
+
+void ConnectionSlot::drain_pending(SteadyTime now) {
+    while (!pending_.empty()) {
+        if (write_and_accept(pending_.front().delivery, pending_.front().message) != 0) {
+            if (now - failing_since_ >= kWriteRetryLimit) {
+                give_up_on_pending();
+                return;
+            }
+            write_retry_delay_ = std::min(write_retry_delay_ * 2, kMaxWriteRetry);
+            next_write_retry_ = now + write_retry_delay_;
+            return;
+        }
+        pending_.pop_front();
+    }
+    log_event(spdlog::level::info, LogContext{"write_recovered", group_.config().name},
+              "the output takes messages again; credit resumed");
+}
+
+void ConnectionSlot::give_up_on_pending() {
+    log_event(spdlog::level::err, LogContext{"write_timeout", group_.config().name},
+              "the output did not take messages for {}s; closing the connection so the cloud redelivers the {} "
+              "unacknowledged messages",
+              kWriteRetryLimit.count() / 1000, pending_.size());
+    pending_.clear();  // their deliveries die with the connection; the cloud redelivers them
+    if (state_ != State::waiting) {
+        connection_.close(proton::error_condition("amqp:internal-error", "output unavailable"));
+        state_ = State::closing;
+    }
+}
+
+// ---- losing the connection --------------------------------------------------
+
+void ConnectionSlot::on_receiver_close(proton::receiver& receiver) {
+    if (state_ == State::connecting) {  // the cloud detached our only link: start over
+        receiver.connection().close();
+        state_ = State::closing;
+    }
+}
+
+void ConnectionSlot::on_receiver_error(proton::receiver& receiver) {
+    condition_name_ = receiver.error().name();
+    condition_description_ = receiver.error().description();
+}
+
+void ConnectionSlot::on_connection_error(proton::connection& connection) {
+    condition_name_ = connection.error().name();
+    condition_description_ = connection.error().description();
+}
+
+void ConnectionSlot::on_transport_error(proton::transport& transport) {
+    condition_name_ = transport.error().name();
+    condition_description_ = transport.error().description();
+}
+
+void ConnectionSlot::on_error(const proton::error_condition& condition) {
+    // The default handler throws, which would stop the whole group: record instead.
+    condition_name_ = condition.name();
+    condition_description_ = condition.description();
+}
+
+void ConnectionSlot::on_transport_close(proton::transport& /*transport*/) {
+    if (receiver_up_) {
+        receiver_up_ = false;
+        group_.health().connected.fetch_sub(1, std::memory_order_relaxed);
+    }
+    pending_.clear();  // settling them on a new connection would do nothing; the cloud redelivers
+    state_ = State::waiting;
+    const auto now = std::chrono::steady_clock::now();
+    if (!group_.stopping()) schedule_reconnect(now);
+    group_.connection_count_changed();
+}
+
+void ConnectionSlot::schedule_reconnect(SteadyTime now) {
+    if (up_since_ != SteadyTime{} && now - up_since_ >= kHealthyUptime) backoff_.reset();
+    up_since_ = {};
+    if (condition_name_.empty()) condition_name_ = "amqp:connection:lost";
+    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
+    auth_failure_ = diagnosis.kind == FailureKind::authentication;
+    if (auth_failure_) group_.health().auth_failures.fetch_add(1, std::memory_order_relaxed);
+    const Millis delay = backoff_.next_delay(auth_failure_);
+    next_attempt_ = now + delay;
+    log_failure(now, delay);
+}
+
+// One clear line per new kind of failure; identical repeats go to debug and a
+// summary once a minute, so a reconnect storm does not flood the journal.
+void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
+    const GroupConfig& cfg = group_.config();
+    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
+    std::string what = condition_name_;
+    if (!condition_description_.empty()) what += ": " + condition_description_;
+    const auto retry_s = static_cast<double>(delay.count()) / 1000.0;
+    if (what == last_logged_failure_) {
+        ++repeated_failures_;
+        log_event(spdlog::level::debug, LogContext{"reconnect_delay", cfg.name}, "{} failed again ({}); retry in {:.1f}s",
+                  client_id_, what, retry_s);
+        if (now - last_summary_ >= kFailureSummaryEvery) {
+            log_event(spdlog::level::warn, LogContext{"still_failing", cfg.name},
+                      "{}: {} more failures like the last since {}s ago ({}); next attempt in {:.1f}s", client_id_,
+                      repeated_failures_, std::chrono::duration_cast<std::chrono::seconds>(now - last_summary_).count(),
+                      what, retry_s);
+            repeated_failures_ = 0;
+            last_summary_ = now;
+        }
+        return;
+    }
+    last_logged_failure_ = what;
+    repeated_failures_ = 0;
+    last_summary_ = now;
+    const bool auth = diagnosis.kind == FailureKind::authentication;
+    log_event(auth ? spdlog::level::err : spdlog::level::warn,
+              LogContext{auth ? "auth_failed" : "disconnected", cfg.name},
+              "{} ({}): {} for {} (AccessKey {}, consumer group {}); {}; reconnecting in {:.1f}s", to_string(diagnosis.kind),
+              what, client_id_, cfg.host, mask_access_key_id(cfg.access_key_id), cfg.consumer_group_id, diagnosis.hint,
+              retry_s);
+}
+
+// ---- driven by the group's tick ---------------------------------------------
+
+void ConnectionSlot::tick(SteadyTime now) {
+    if (state_ == State::waiting && !group_.stopping() && now >= next_attempt_) attempt(now);
+    if (!pending_.empty() && now >= next_write_retry_) drain_pending(now);
+}
+
+bool ConnectionSlot::close_for_stop() {
+    if (state_ == State::waiting) return true;
+    if (!pending_.empty()) drain_pending(std::chrono::steady_clock::now());
+    if (state_ == State::connecting) {
+        connection_.close();
+        state_ = State::closing;
+    }
+    return false;
+}
+
+std::string ConnectionSlot::problem(SteadyTime now) const {
+    if (receiver_up_) return pending_.empty() ? std::string() : "output not taking messages";
+    if (condition_name_.empty()) return {};
+    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
+    std::string text(to_string(diagnosis.kind));
+    if (state_ == State::waiting) text += ", retrying in " + std::to_string(seconds_until(next_attempt_, now)) + "s";
+    return text;
+}
+
+}  // namespace iot

@@ -1,0 +1,62 @@
+#include "iot-amqpd/journal_seed.hpp"
+
+#include <systemd/sd-journal.h>
+
+#include <string>
+#include <vector>
+
+#include "iot-amqpd/health.hpp"
+
+namespace iot {
+namespace {
+
+constexpr std::string_view kIdField = "IOT_MESSAGE_ID=";
+
+struct JournalHandle {
+    sd_journal* j = nullptr;
+    ~JournalHandle() {
+        if (j != nullptr) sd_journal_close(j);
+    }
+};
+
+int add_match(sd_journal* j, std::string_view field, std::string_view value) {
+    std::string match(field);
+    match += '=';
+    match += value;
+    return sd_journal_add_match(j, match.data(), match.size());
+}
+
+}  // namespace
+
+SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_view group, DedupWindow& window) {
+    SeedResult result;
+    const std::int64_t started = monotonic_ms();
+    JournalHandle handle;
+    int r = sd_journal_open(&handle.j, SD_JOURNAL_LOCAL_ONLY);
+    if (r >= 0) r = add_match(handle.j, "SYSLOG_IDENTIFIER", syslog_identifier);
+    if (r >= 0) r = add_match(handle.j, "IOT_CONSUMER_GROUP", group);
+    if (r >= 0) r = sd_journal_seek_tail(handle.j);
+    if (r < 0) {
+        result.error = -r;
+        return result;
+    }
+    const auto oldest = static_cast<std::uint64_t>(wall_clock_ms() * 1000 -
+                                                   std::chrono::duration_cast<std::chrono::microseconds>(kSeedMaxAge).count());
+    // Newest first; remembered oldest first so the window evicts in the right order.
+    std::vector<std::string> newest_first;
+    while (newest_first.size() < window.capacity() && sd_journal_previous(handle.j) > 0) {
+        std::uint64_t when = 0;
+        if (sd_journal_get_realtime_usec(handle.j, &when) >= 0 && when < oldest) break;
+        const void* data = nullptr;
+        std::size_t length = 0;
+        if (sd_journal_get_data(handle.j, "IOT_MESSAGE_ID", &data, &length) < 0) continue;
+        const std::string_view field(static_cast<const char*>(data), length);
+        if (field.size() > kIdField.size()) newest_first.emplace_back(field.substr(kIdField.size()));
+    }
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) window.remember(*it);
+    result.ids = newest_first.size();
+    result.elapsed = std::chrono::milliseconds(monotonic_ms() - started);
+    return result;
+}
+
+}  // namespace iot

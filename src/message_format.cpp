@@ -1,0 +1,87 @@
+#include "iot-amqpd/message_format.hpp"
+
+#include "iot-amqpd/encoding.hpp"
+
+namespace iot {
+namespace {
+
+void add_optional(std::vector<JournalField>& fields, std::string_view name, const std::optional<std::string_view>& v) {
+    if (v) fields.push_back({name, *v});
+}
+
+void add_nonempty(std::vector<JournalField>& fields, std::string_view name, std::string_view v) {
+    if (!v.empty()) fields.push_back({name, v});
+}
+
+void append_json_member(std::string& out, std::string_view key, std::string_view value) {
+    out += ",\"";
+    out += key;
+    out += "\":\"";
+    append_json_escaped(out, value);
+    out += '"';
+}
+
+// Properties and the device come from the network: anything that is not UTF-8
+// would make the JSON line invalid, so such values are base64-encoded too.
+void append_json_text(std::string& out, std::string_view key, std::string_view value) {
+    if (is_valid_utf8(value)) {
+        append_json_member(out, key, value);
+        return;
+    }
+    std::string encoded = "base64:";
+    append_base64(encoded, value);
+    append_json_member(out, key, encoded);
+}
+
+}  // namespace
+
+void build_journal_fields(const MessageRecord& record, std::string_view syslog_identifier,
+                          JournalEntryBuffers& buffers) {
+    auto& fields = buffers.fields;
+    fields.clear();
+    const bool text = is_valid_utf8(record.body);
+    if (text) {
+        fields.push_back({"MESSAGE", record.body});
+    } else {
+        buffers.encoded_body.assign("base64:");
+        append_base64(buffers.encoded_body, record.body);
+        fields.push_back({"MESSAGE", buffers.encoded_body});
+    }
+    fields.push_back({"PRIORITY", "6"});
+    fields.push_back({"SYSLOG_IDENTIFIER", syslog_identifier});
+    fields.push_back({"IOT_CONSUMER_GROUP", record.group});
+    fields.push_back({"IOT_CONSUMER_GROUP_ID", record.group_id});
+    add_optional(fields, "IOT_TOPIC", record.topic);
+    add_optional(fields, "IOT_MESSAGE_ID", record.message_id);
+    add_optional(fields, "IOT_GENERATE_TIME", record.generate_time);
+    add_nonempty(fields, "IOT_PRODUCT_KEY", record.device.product_key);
+    add_nonempty(fields, "IOT_DEVICE_NAME", record.device.device_name);
+    fields.push_back({"IOT_CLIENT_ID", record.client_id});
+    fields.push_back({"IOT_PAYLOAD_ENCODING", text ? "utf-8" : "base64"});
+}
+
+void build_json_line(const MessageRecord& record, std::string& out) {
+    out.clear();
+    out += "{\"group\":\"";
+    append_json_escaped(out, record.group);
+    out += '"';
+    append_json_member(out, "groupId", record.group_id);
+    if (record.topic) append_json_text(out, "topic", *record.topic);
+    if (record.message_id) append_json_text(out, "messageId", *record.message_id);
+    if (record.generate_time) append_json_text(out, "generateTime", *record.generate_time);
+    if (!record.device.product_key.empty()) append_json_text(out, "productKey", record.device.product_key);
+    if (!record.device.device_name.empty()) append_json_text(out, "deviceName", record.device.device_name);
+    append_json_member(out, "clientId", record.client_id);
+    if (is_valid_utf8(record.body)) {
+        append_json_member(out, "payloadEncoding", "utf-8");
+        append_json_member(out, "payload", record.body);
+    } else {
+        append_json_member(out, "payloadEncoding", "base64");
+        out += ",\"payload\":\"";
+        append_base64(out, record.body);
+        out += '"';
+    }
+    out += "}\n";
+}
+
+}  // namespace iot

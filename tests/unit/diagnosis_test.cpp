@@ -1,0 +1,22 @@
+#include "iot-amqpd/diagnosis.hpp"
+
+#include <gtest/gtest.h>
+
+namespace iot {
+namespace {
+
+TEST(Diagnosis, NamesTheLikelyCauseOfEachFailure) {
+    EXPECT_EQ(diagnose("amqp:unauthorized-access", "Authentication failed [mech=PLAIN]").kind,
+              FailureKind::authentication);
+    EXPECT_NE(diagnose("amqp:unauthorized-access", "").hint.find("iot:sub"), std::string_view::npos);
+    EXPECT_EQ(diagnose("amqp:connection:framing-error", "SSL Failure: certificate verify failed").kind,
+              FailureKind::tls);
+    EXPECT_EQ(diagnose("proton:io", "connection refused - 127.0.0.1:5671").kind, FailureKind::unreachable);
+    EXPECT_EQ(diagnose("amqp:resource-limit-exceeded", "local-idle-timeout expired").kind, FailureKind::heartbeat);
+    EXPECT_EQ(diagnose("amqp:connection:forced", "").kind, FailureKind::server_closed);
+    EXPECT_EQ(diagnose("amqp:invalid-field", "idle time-out out of range").kind, FailureKind::refused);
+    EXPECT_EQ(diagnose("amqp:connection:lost", "").kind, FailureKind::other);
+}
+
+}  // namespace
+}  // namespace iot

@@ -1,0 +1,137 @@
+// The native-protocol writer against a real AF_UNIX datagram socket standing
+// in for journald's, so framing, the memfd path and errors are checked for real.
+#include "iot-amqpd/journal_writer.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace iot {
+namespace {
+
+class FakeJournal {
+public:
+    FakeJournal() {
+        char tmpl[] = "/tmp/iot-journal-test-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        path_ = dir_ + "/socket";
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        timeval tv{5, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    ~FakeJournal() {
+        close_socket();
+        ::unlink(path_.c_str());
+        ::rmdir(dir_.c_str());
+    }
+    void close_socket() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+    // One entry's raw bytes, whether sent inline or as a memfd.
+    std::string receive() {
+        std::vector<char> buf(1 << 20);
+        iovec iov{buf.data(), buf.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        const ssize_t n = ::recvmsg(fd_, &msg, 0);
+        EXPECT_GE(n, 0) << std::strerror(errno);
+        if (n < 0) return {};
+        if (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && c->cmsg_type == SCM_RIGHTS) {
+            int memfd = -1;
+            std::memcpy(&memfd, CMSG_DATA(c), sizeof(int));
+            struct stat st {};
+            ::fstat(memfd, &st);
+            std::string data(static_cast<std::size_t>(st.st_size), '\0');
+            EXPECT_EQ(::pread(memfd, data.data(), data.size(), 0), st.st_size);
+            EXPECT_NE(::fcntl(memfd, F_GET_SEALS) & F_SEAL_WRITE, 0) << "journald only takes sealed memfds";
+            ::close(memfd);
+            return data;
+        }
+        return std::string(buf.data(), static_cast<std::size_t>(n));
+    }
+
+private:
+    std::string dir_;
+    std::string path_;
+    int fd_ = -1;
+};
+
+// Parses the native protocol: NAME=value\n, or NAME\n<le64 size>value\n.
+std::map<std::string, std::string> parse(const std::string& data) {
+    std::map<std::string, std::string> out;
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        const std::size_t nl = data.find('\n', pos);
+        const std::size_t eq = data.find('=', pos);
+        if (eq != std::string::npos && eq < nl) {
+            out[data.substr(pos, eq - pos)] = data.substr(eq + 1, nl - eq - 1);
+            pos = nl + 1;
+        } else {
+            const std::string name = data.substr(pos, nl - pos);
+            std::uint64_t size = 0;
+            std::memcpy(&size, data.data() + nl + 1, sizeof(size));
+            out[name] = data.substr(nl + 9, le64toh(size));
+            EXPECT_EQ(data[nl + 9 + le64toh(size)], '\n');
+            pos = nl + 10 + le64toh(size);
+        }
+    }
+    return out;
+}
+
+TEST(JournalWriter, SendsFieldsInTheNativeProtocol) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    const std::vector<JournalField> fields = {{"MESSAGE", "hello\nworld"}, {"PRIORITY", "6"}, {"IOT_TOPIC", "/a/b/c"}};
+    ASSERT_EQ(writer.send(fields), 0);
+    const auto got = parse(journal.receive());
+    EXPECT_EQ(got.at("MESSAGE"), "hello\nworld");
+    EXPECT_EQ(got.at("PRIORITY"), "6");
+    EXPECT_EQ(got.at("IOT_TOPIC"), "/a/b/c");
+}
+
+TEST(JournalWriter, LargeEntriesTravelAsASealedMemfd) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    const std::string body(10 * 1024 * 1024, 'x');
+    ASSERT_EQ(writer.send({{"MESSAGE", body}, {"PRIORITY", "6"}}), 0);
+    const auto got = parse(journal.receive());
+    EXPECT_EQ(got.at("MESSAGE").size(), body.size());
+    EXPECT_EQ(got.at("PRIORITY"), "6");
+}
+
+TEST(JournalWriter, ReportsAMissingJournalInsteadOfPretending) {
+    JournalWriter writer("/nonexistent/iot-amqpd/journal/socket");
+    EXPECT_EQ(writer.send({{"MESSAGE", "x"}}), ENOENT);
+}
+
+TEST(JournalWriter, ReportsAJournalThatStoppedListening) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    ASSERT_EQ(writer.send({{"MESSAGE", "first"}}), 0);
+    journal.close_socket();  // the socket file stays, nobody reads it: journald was killed
+    EXPECT_EQ(writer.send({{"MESSAGE", "second"}}), ECONNREFUSED);
+}
+
+}  // namespace
+}  // namespace iot

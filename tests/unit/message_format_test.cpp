@@ -1,0 +1,101 @@
+#include "iot-amqpd/message_format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace iot {
+namespace {
+
+std::map<std::string, std::string> as_map(const JournalEntryBuffers& buffers) {
+    std::map<std::string, std::string> out;
+    for (const auto& f : buffers.fields) {
+        EXPECT_EQ(out.count(std::string(f.name)), 0U) << "field twice: " << f.name;
+        out[std::string(f.name)] = std::string(f.value);
+    }
+    return out;
+}
+
+MessageRecord full_record() {
+    MessageRecord r;
+    r.group = "factory-a";
+    r.group_id = "CG123";
+    r.client_id = "host-factory-a-1";
+    r.topic = "/a1PK/pump-7/thing/event/property/post";
+    r.message_id = "1324198300680719360";
+    r.generate_time = "1613635594038";
+    r.device = device_from_topic(*r.topic);
+    r.body = "{\"items\":{\"Temperature\":{\"value\":24}}}";
+    return r;
+}
+
+TEST(JournalFields, CarryEveryDesignField) {
+    JournalEntryBuffers buffers;
+    build_journal_fields(full_record(), "iot-amqpd-msg", buffers);
+    const auto f = as_map(buffers);
+    EXPECT_EQ(f.at("MESSAGE"), "{\"items\":{\"Temperature\":{\"value\":24}}}");
+    EXPECT_EQ(f.at("PRIORITY"), "6");
+    EXPECT_EQ(f.at("SYSLOG_IDENTIFIER"), "iot-amqpd-msg");
+    EXPECT_EQ(f.at("IOT_CONSUMER_GROUP"), "factory-a");
+    EXPECT_EQ(f.at("IOT_CONSUMER_GROUP_ID"), "CG123");
+    EXPECT_EQ(f.at("IOT_TOPIC"), "/a1PK/pump-7/thing/event/property/post");
+    EXPECT_EQ(f.at("IOT_MESSAGE_ID"), "1324198300680719360");
+    EXPECT_EQ(f.at("IOT_GENERATE_TIME"), "1613635594038");
+    EXPECT_EQ(f.at("IOT_PRODUCT_KEY"), "a1PK");
+    EXPECT_EQ(f.at("IOT_DEVICE_NAME"), "pump-7");
+    EXPECT_EQ(f.at("IOT_CLIENT_ID"), "host-factory-a-1");
+    EXPECT_EQ(f.at("IOT_PAYLOAD_ENCODING"), "utf-8");
+    EXPECT_EQ(f.size(), 12U);
+}
+
+TEST(JournalFields, NonUtf8BodyIsBase64AndMissingPropertiesAreOmitted) {
+    MessageRecord r;
+    r.group = "g";
+    r.group_id = "CG";
+    r.client_id = "c";
+    r.body = std::string_view("\xFF\x00\x01", 3);
+    JournalEntryBuffers buffers;
+    build_journal_fields(r, "id", buffers);
+    const auto f = as_map(buffers);
+    EXPECT_EQ(f.at("MESSAGE"), "base64:/wAB");
+    EXPECT_EQ(f.at("IOT_PAYLOAD_ENCODING"), "base64");
+    for (const char* absent : {"IOT_TOPIC", "IOT_MESSAGE_ID", "IOT_GENERATE_TIME", "IOT_PRODUCT_KEY", "IOT_DEVICE_NAME"})
+        EXPECT_EQ(f.count(absent), 0U) << absent;
+}
+
+TEST(JournalFields, EmptyBodyIsAnEmptyUtf8Message) {
+    MessageRecord r = full_record();
+    r.body = "";
+    JournalEntryBuffers buffers;
+    build_journal_fields(r, "id", buffers);
+    const auto f = as_map(buffers);
+    EXPECT_EQ(f.at("MESSAGE"), "");
+    EXPECT_EQ(f.at("IOT_PAYLOAD_ENCODING"), "utf-8");
+}
+
+TEST(JsonLine, HasTheSameInformationAsTheJournalEntry) {
+    std::string line;
+    build_json_line(full_record(), line);
+    EXPECT_EQ(line,
+              "{\"group\":\"factory-a\",\"groupId\":\"CG123\",\"topic\":\"/a1PK/pump-7/thing/event/property/post\","
+              "\"messageId\":\"1324198300680719360\",\"generateTime\":\"1613635594038\",\"productKey\":\"a1PK\","
+              "\"deviceName\":\"pump-7\",\"clientId\":\"host-factory-a-1\",\"payloadEncoding\":\"utf-8\","
+              "\"payload\":\"{\\\"items\\\":{\\\"Temperature\\\":{\\\"value\\\":24}}}\"}\n");
+}
+
+TEST(JsonLine, NonUtf8BodyAndTopicStayValidJson) {
+    MessageRecord r;
+    r.group = "g";
+    r.group_id = "CG";
+    r.client_id = "c";
+    r.topic = std::string_view("/\xFF", 2);
+    r.body = std::string_view("\x80", 1);
+    std::string line;
+    build_json_line(r, line);
+    EXPECT_EQ(line,
+              "{\"group\":\"g\",\"groupId\":\"CG\",\"topic\":\"base64:L/8=\",\"clientId\":\"c\","
+              "\"payloadEncoding\":\"base64\",\"payload\":\"gA==\"}\n");
+}
+
+}  // namespace
+}  // namespace iot
