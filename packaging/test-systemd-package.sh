@@ -1,0 +1,472 @@
+#!/bin/bash
+# Package test under a real systemd: boots a Debian 12 container, installs the
+# .deb and checks what an operator would see: files and permissions, the unit's
+# verification and sandbox score, start, status line, messages in the journal
+# with their IOT_* fields, reload (good and bad), watchdog restart, stop and
+# purge. Needs root, debootstrap and systemd-container; the rootfs is cached.
+#
+#   packaging/test-systemd-package.sh [path/to/iot-amqpd_*.deb]
+#
+# Environment:
+#   IOT_TEST_CACHE   rootfs cache (default /var/cache/iot-amqpd-test)
+#   IOT_BUILD_DIR    where iot-amqpd-emulator was built (default build)
+#   DEBIAN_MIRROR    for debootstrap (default http://deb.debian.org/debian)
+#
+# How it drives the container: systemd-nspawn boots it in the background with a
+# private network (only loopback) and a throw-away overlay over the cached
+# rootfs; commands run inside through `nsenter -t <container PID 1> -a`, and
+# long-running ones (the emulator) as transient units with systemd-run, so the
+# container's systemd owns every process and can shut down cleanly.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${IOT_TEST_CACHE:-/var/cache/iot-amqpd-test}
+rootfs=$cache/rootfs
+build_dir=${IOT_BUILD_DIR:-$root/build}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+deb=${1:-}
+if [ -z "$deb" ]; then
+    deb=$(ls -t "$root"/dist/iot-amqpd_*_amd64.deb 2>/dev/null | head -n 1)
+fi
+emulator=$build_dir/iot-amqpd-emulator
+make_certs=$root/tests/support/make-test-certs.sh
+
+# What the test asks of the container beyond the .deb's own dependencies:
+# systemd as PID 1, the tools an operator uses, man for `systemd-analyze verify`
+# to check Documentation=.
+base_packages=(systemd systemd-sysv dbus procps man-db)
+
+# The unit's watchdog and restart delay, which bound the watchdog check.
+watchdog_sec=30
+restart_sec=5
+
+started_at=$SECONDS
+passed=0
+failed=0
+nspawn_pid=
+leader=
+stage=
+
+log() { printf '%s\n' "$*"; }
+pass() { passed=$((passed + 1)); log "PASS: $1"; }
+fail() { failed=$((failed + 1)); log "FAIL: $1"; }
+check() {  # check NAME COMMAND...: PASS when COMMAND succeeds
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
+timing() { log "TIME: $1 $((SECONDS - $2))s"; }
+
+# ---- running things inside the container ----------------------------------
+ct() { nsenter -t "$leader" -a "$@"; }
+# A transient service inside the container, waited for; its exit status and
+# output come back. For anything that should belong to the container's systemd.
+ct_run() { ct systemd-run --quiet --pipe --wait --collect --service-type=exec "$@"; }
+
+wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.5
+    done
+}
+
+# ---- the cached rootfs ------------------------------------------------------
+# Packages the .deb and the emulator need, resolved on this host: the .deb's
+# Depends (first alternative, no versions) and the owners of the emulator's
+# shared libraries.
+required_packages() {
+    dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
+        grep -v '^$'
+    ldd "$emulator" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
+        dpkg -S "*/$(basename "$lib")" 2>/dev/null | head -n 1 | cut -d: -f1
+    done
+    printf '%s\n' "${base_packages[@]}"
+}
+
+prepare_rootfs() {
+    local t0=$SECONDS packages missing
+    mapfile -t packages < <(required_packages | sort -u)
+    if [ ! -x "$rootfs/usr/lib/systemd/systemd" ]; then
+        log "rootfs: debootstrap bookworm into $rootfs (first run only)"
+        rm -rf "$rootfs.new"
+        mkdir -p "$cache"
+        if ! debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
+            bookworm "$rootfs.new" "$mirror" >"$cache/debootstrap.log" 2>&1; then
+            tail -n 20 "$cache/debootstrap.log"
+            die "debootstrap failed (log: $cache/debootstrap.log)"
+        fi
+        # localhost must resolve without DNS: the container has no network but loopback.
+        printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs.new/etc/hosts"
+        mv "$rootfs.new" "$rootfs"
+    fi
+    # A dependency added since the cache was built: install just that, online.
+    mapfile -t missing < <(for p in "${packages[@]}"; do
+        chroot "$rootfs" dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || echo "$p"
+    done)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "rootfs: installing ${missing[*]}"
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -q --register=no --keep-unit -D "$rootfs" \
+            sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
+            sh "${missing[@]}" </dev/null >"$cache/apt.log" 2>&1 || { tail -n 20 "$cache/apt.log"; die "apt-get in the rootfs failed"; }
+    fi
+    timing rootfs "$t0"
+}
+
+# ---- the container's life ---------------------------------------------------
+container_leader() {  # the container's PID 1, seen from here
+    local child
+    for child in $(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null); do
+        if grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$child/status" 2>/dev/null; then
+            leader=$child
+            return 0
+        fi
+    done
+    return 1
+}
+
+system_up() {
+    local state
+    state=$(ct systemctl is-system-running 2>/dev/null)
+    [ "$state" = running ] || [ "$state" = degraded ]
+}
+
+boot_container() {
+    local t0=$SECONDS
+    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -b --register=no --keep-unit --private-network \
+        --volatile=overlay -D "$rootfs" -M iot-amqpd-test --bind-ro="$stage:/srv/iot-test" \
+        </dev/null >"$stage.console.log" 2>&1 &
+    nspawn_pid=$!
+    wait_until 30 container_leader || { tail -n 20 "$stage.console.log"; die "container did not start"; }
+    wait_until 60 system_up || { ct systemctl --failed; die "container's systemd did not finish booting"; }
+    timing boot "$t0"
+}
+
+shutdown_container() {
+    [ -n "$nspawn_pid" ] || return 0
+    if kill -0 "$nspawn_pid" 2>/dev/null; then
+        [ -n "$leader" ] && ct systemctl poweroff >/dev/null 2>&1
+        local deadline=$((SECONDS + 30))
+        while kill -0 "$nspawn_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+        if kill -0 "$nspawn_pid" 2>/dev/null; then
+            log "container did not power off in 30 s: killing systemd-nspawn"
+            kill -KILL "$nspawn_pid" 2>/dev/null
+        fi
+    fi
+    wait "$nspawn_pid" 2>/dev/null
+    nspawn_pid=
+}
+
+cleanup() {
+    local status=$?
+    shutdown_container
+    [ -n "$stage" ] && rm -rf "$stage" "$stage.console.log"
+    log "TIME: total $((SECONDS - started_at))s"
+    log "package-test: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$status" -eq 0 ] && exit 0
+    exit 1
+}
+
+# ---- helpers on the daemon and the emulator ---------------------------------
+access_key_id=LTAI5tPackageTest7788
+access_key_secret=package-test-secret-not-real
+instance_id=iot-pkgtest
+group_id_a=CG_PKG_A
+group_id_b=CG_PKG_B
+
+write_config() {  # write_config GROUPS_YAML: rewrites the config in place (mode kept)
+    ct sh -c 'cat > /etc/iot-amqpd/iot-amqpd.yaml' <<EOF
+defaults:
+  endpoint: amqps://localhost:$emulator_port
+  access_key_id: $access_key_id
+  access_key_secret_file: /etc/iot-amqpd/access-key-secret
+  iot_instance_id: $instance_id
+  tls: { ca_file: /etc/iot-amqpd/test-ca.pem, verify_hostname: true }
+  reconnect: { initial_delay: 200ms, max_delay: 2s }
+consumer_groups:
+$1
+EOF
+}
+group_a="  - { name: group-a, consumer_group_id: $group_id_a }"
+group_b="  - { name: group-b, consumer_group_id: $group_id_b }"
+
+emu() { ct /srv/iot-test/iot-amqpd-emulator ctl --control /run/iot-emulator/ctl.sock "$@"; }
+publish() {  # publish GROUP_ID COUNT PREFIX
+    emu publish "group=$1" "count=$2" kind=mixed "id_prefix=$3" >/dev/null
+}
+emu_stat() {  # emu_stat GROUP_ID KEY: one counter from the emulator's stats
+    emu stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["groups"][sys.argv[1]][sys.argv[2]])' "$1" "$2"
+}
+
+message_ids() {  # message_ids GROUP PREFIX: every IOT_MESSAGE_ID written for them, one per entry
+    ct journalctl -q --no-pager -o export -u iot-amqpd.service "IOT_CONSUMER_GROUP=$1" |
+        grep -a "^IOT_MESSAGE_ID=$2" | cut -d= -f2-
+}
+count_ids() { message_ids "$1" "$2" | wc -l; }
+distinct_ids() { message_ids "$1" "$2" | sort -u | wc -l; }
+has_all() { [ "$(distinct_ids "$1" "$2")" -ge "$3" ]; }
+exactly_once() {  # exactly_once GROUP PREFIX COUNT
+    local entries distinct
+    entries=$(count_ids "$1" "$2")
+    distinct=$(distinct_ids "$1" "$2")
+    log "  $1 $2*: $entries entries, $distinct distinct ids, $3 published"
+    [ "$entries" -eq "$3" ] && [ "$distinct" -eq "$3" ]
+}
+delivered_once() {  # delivered_once GROUP PREFIX COUNT SECONDS
+    wait_until "$4" has_all "$1" "$2" "$3" && exactly_once "$1" "$2" "$3"
+}
+ct_says() {  # ct_says EXPECTED COMMAND...: COMMAND inside prints exactly EXPECTED
+    local got
+    got=$(ct "${@:2}" 2>/dev/null)
+    [ "$got" = "$1" ] || { log "  ${*:2}: got '$got', want '$1'"; return 1; }
+}
+no_daemon_process() { ! ct pgrep -u iot-amqpd >/dev/null; }
+main_pid() { ct systemctl show -P MainPID iot-amqpd.service; }
+is_active() { [ "$(ct systemctl is-active iot-amqpd.service)" = active ]; }
+active_with_new_pid() { local p; p=$(main_pid); is_active && [ "$p" != 0 ] && [ "$p" != "$1" ]; }
+status_text() { ct systemctl show -P StatusText iot-amqpd.service; }
+has_status() { [ -n "$(status_text)" ]; }
+
+# ---- the test ----------------------------------------------------------------
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+for tool in debootstrap systemd-nspawn nsenter dpkg-deb python3; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+[ -n "$deb" ] && [ -f "$deb" ] || die "no .deb (run packaging/build-deb.sh or pass its path)"
+[ -x "$emulator" ] || die "$emulator not built (cmake --build build --target iot-amqpd-emulator)"
+[ -x "$make_certs" ] || die "$make_certs missing"
+log "package: $deb"
+
+prepare_rootfs
+
+stage=$(mktemp -d /var/tmp/iot-amqpd-test.XXXXXX)
+cp "$deb" "$stage/iot-amqpd.deb"
+cp "$emulator" "$stage/iot-amqpd-emulator"
+"$make_certs" "$stage/certs" >/dev/null || die "make-test-certs.sh failed"
+cat >"$stage/accounts.yaml" <<EOF
+instance_id: $instance_id
+consumer_groups: [$group_id_a, $group_id_b]
+accounts:
+  - access_key_id: $access_key_id
+    access_key_secret: $access_key_secret
+    consumer_groups: [$group_id_a, $group_id_b]
+EOF
+chmod -R go+rX "$stage"
+
+boot_container
+
+# -- install --
+t0=$SECONDS
+if ct dpkg -i /srv/iot-test/iot-amqpd.deb >"$stage/dpkg.log" 2>&1; then
+    pass "dpkg -i installs the package"
+else
+    cat "$stage/dpkg.log"
+    die "dpkg -i failed"
+fi
+timing install "$t0"
+
+file_is() {  # file_is PATH MODE OWNER:GROUP
+    local got
+    got=$(ct stat -c '%a %U:%G' "$1" 2>/dev/null)
+    [ "$got" = "$2 $3" ] || { log "  $1: got '$got', want '$2 $3'"; return 1; }
+}
+check "binary /usr/sbin/iot-amqpd 755 root:root" file_is /usr/sbin/iot-amqpd 755 root:root
+check "unit /lib/systemd/system/iot-amqpd.service 644 root:root" \
+    file_is /lib/systemd/system/iot-amqpd.service 644 root:root
+check "config /etc/iot-amqpd/iot-amqpd.yaml 640 root:iot-amqpd" \
+    file_is /etc/iot-amqpd/iot-amqpd.yaml 640 root:iot-amqpd
+check "config dir /etc/iot-amqpd 750 root:iot-amqpd" file_is /etc/iot-amqpd 750 root:iot-amqpd
+is_conffile() { ct dpkg-query -W -f='${Conffiles}' iot-amqpd | grep -q '^ /etc/iot-amqpd/iot-amqpd.yaml '; }
+check "config is a conffile" is_conffile
+system_user_ok() { ct getent passwd iot-amqpd | grep -q ':/usr/sbin/nologin$'; }
+check "system user iot-amqpd exists with nologin shell" system_user_ok
+check "man pages iot-amqpd(8) and iot-amqpd.yaml(5) installed" \
+    ct test -f /usr/share/man/man8/iot-amqpd.8.gz -a -f /usr/share/man/man5/iot-amqpd.yaml.5.gz
+check "fresh install: unit disabled" ct_says disabled systemctl is-enabled iot-amqpd.service
+check "fresh install: unit not started and not failed" ct_says inactive systemctl is-active iot-amqpd.service
+
+verify_clean() {
+    local out
+    out=$(ct systemd-analyze verify /lib/systemd/system/iot-amqpd.service 2>&1) || { log "$out"; return 1; }
+    [ -z "$out" ] || { log "$out"; return 1; }
+}
+check "systemd-analyze verify on the installed unit is clean" verify_clean
+security_ok() {
+    local score
+    score=$(ct systemd-analyze security --offline=yes /lib/systemd/system/iot-amqpd.service 2>&1 |
+        sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+    log "  systemd-analyze security: $score"
+    [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'
+}
+check "systemd-analyze security --offline=yes rates the unit 2.0 or lower" security_ok
+
+# -- the emulator, as a transient service on the container's loopback --
+ct systemd-run --quiet --unit=iot-emulator -p RuntimeDirectory=iot-emulator \
+    /srv/iot-test/iot-amqpd-emulator --listen 127.0.0.1:0 \
+    --cert /srv/iot-test/certs/server.pem --key /srv/iot-test/certs/server.key \
+    --accounts /srv/iot-test/accounts.yaml --control /run/iot-emulator/ctl.sock \
+    --port-file /run/iot-emulator/port || die "could not start the emulator"
+port_known() { ct test -s /run/iot-emulator/port && ct test -S /run/iot-emulator/ctl.sock; }
+wait_until 20 port_known || { ct journalctl -u iot-emulator --no-pager | tail -n 20; die "emulator did not come up"; }
+emulator_port=$(ct cat /run/iot-emulator/port | tr -d '[:space:]')
+log "emulator listening on 127.0.0.1:$emulator_port"
+
+# -- configure as the operator does: secret in a file, groups in the config --
+ct install -m 0644 /srv/iot-test/certs/ca.pem /etc/iot-amqpd/test-ca.pem
+printf '%s' "$access_key_secret" |
+    ct sh -c 'umask 027 && cat > /etc/iot-amqpd/access-key-secret && chgrp iot-amqpd /etc/iot-amqpd/access-key-secret'
+write_config "$group_a"
+check "config still 640 root:iot-amqpd after editing" file_is /etc/iot-amqpd/iot-amqpd.yaml 640 root:iot-amqpd
+check_config_ok() {
+    local out
+    out=$(ct runuser -u iot-amqpd -- /usr/sbin/iot-amqpd --check-config 2>&1)
+    log "  $out"
+    grep -q '^OK: 1 consumer group' <<<"$out"
+}
+check "iot-amqpd --check-config as the service user: OK" check_config_ok
+
+# -- start --
+t0=$SECONDS
+if ct systemctl enable --now iot-amqpd.service >/dev/null 2>&1 && is_active; then
+    pass "systemctl enable --now: active"
+else
+    fail "systemctl enable --now: active"
+    ct systemctl status --no-pager iot-amqpd.service | tail -n 25
+fi
+timing start "$t0"
+check "systemctl status shows a STATUS= line" wait_until 10 has_status
+status_out=$(ct systemctl status --no-pager iot-amqpd.service 2>&1)
+grep -q '^ *Status: "' <<<"$status_out" && log "  $(grep '^ *Status: "' <<<"$status_out" | sed 's/^ *//')"
+
+# -- messages in the journal --
+t0=$SECONDS
+publish "$group_id_a" 50 a-
+check "50 published messages reach the journal exactly once" \
+    delivered_once group-a a- 50 30
+timing delivery "$t0"
+fields_ok() {
+    local entry field
+    entry=$(ct journalctl -q --no-pager -o export -u iot-amqpd.service IOT_CONSUMER_GROUP=group-a IOT_MESSAGE_ID=a-3)
+    for field in MESSAGE PRIORITY=6 SYSLOG_IDENTIFIER=iot-amqpd-msg IOT_CONSUMER_GROUP=group-a \
+        "IOT_CONSUMER_GROUP_ID=$group_id_a" IOT_TOPIC IOT_MESSAGE_ID=a-3 IOT_GENERATE_TIME \
+        IOT_CLIENT_ID IOT_PAYLOAD_ENCODING; do
+        grep -aq "^$field" <<<"$entry" || { log "  field $field missing"; return 1; }
+    done
+}
+check "a message entry carries the IOT_* fields" fields_ok
+device_filter_ok() {
+    local device entries others
+    device=$(ct journalctl -q --no-pager -o export -u iot-amqpd.service IOT_CONSUMER_GROUP=group-a |
+        grep -a -m 1 '^IOT_DEVICE_NAME=' | cut -d= -f2-)
+    [ -n "$device" ] || { log "  no entry has IOT_DEVICE_NAME"; return 1; }
+    entries=$(ct journalctl -q --no-pager -o export "IOT_DEVICE_NAME=$device" | grep -ac '^IOT_DEVICE_NAME=')
+    others=$(ct journalctl -q --no-pager -o export "IOT_DEVICE_NAME=$device" | grep -a '^IOT_DEVICE_NAME=' |
+        grep -avc "=$device\$")
+    log "  journalctl IOT_DEVICE_NAME=$device: $entries entries, $others of other devices"
+    [ "$entries" -ge 1 ] && [ "$others" -eq 0 ]
+}
+check "journalctl IOT_DEVICE_NAME=... finds one device's messages" device_filter_ok
+
+# -- reload: add a group --
+t0=$SECONDS
+pid_before=$(main_pid)
+connections_a=$(emu_stat "$group_id_a" connections_total)
+write_config "$group_a
+$group_b"
+check "systemctl reload after adding a group succeeds" ct systemctl reload iot-amqpd.service
+publish "$group_id_b" 20 b-
+check "the new group's messages arrive after reload" \
+    delivered_once group-b b- 20 30
+check "reload kept the main process" test "$(main_pid)" = "$pid_before"
+check "reload left group-a's connection alone" test "$(emu_stat "$group_id_a" connections_total)" = "$connections_a"
+timing reload "$t0"
+
+# -- reload with a broken file --
+t0=$SECONDS
+write_config "$group_a
+$group_b
+  - { name: group-a, consumer_group_id: DUPLICATE, heartbeat: 10s }"
+if ct systemctl reload iot-amqpd.service >/dev/null 2>&1; then
+    fail "systemctl reload fails on a broken config"
+else
+    pass "systemctl reload fails on a broken config"
+fi
+check "service still active after the failed reload" is_active
+check "failed reload kept the main process" test "$(main_pid)" = "$pid_before"
+publish "$group_id_a" 20 c-
+check "messages still delivered after the failed reload" \
+    delivered_once group-a c- 20 30
+# The daemon's own transaction, without the unit's pre-check: SIGHUP with the broken file.
+since=$(ct date '+%Y-%m-%d %H:%M:%S')
+ct systemctl kill -s HUP --kill-who=main iot-amqpd.service
+reload_failed_logged() {
+    ct journalctl -q --no-pager -u iot-amqpd.service --since "$since" IOT_EVENT=reload_failed | grep -q .
+}
+check "SIGHUP with a broken file: reload_failed logged" wait_until 10 reload_failed_logged
+check "SIGHUP with a broken file: still active, same process" \
+    ct_says "active $pid_before" sh -c 'echo $(systemctl is-active iot-amqpd.service) $(systemctl show -P MainPID iot-amqpd.service)'
+publish "$group_id_b" 10 d-
+check "SIGHUP with a broken file: groups keep delivering" \
+    delivered_once group-b d- 10 30
+write_config "$group_a
+$group_b"
+timing bad-reload "$t0"
+
+# -- watchdog: a frozen daemon is killed and restarted; nothing is lost --
+t0=$SECONDS
+pid_before=$(main_pid)
+restarts_before=$(ct systemctl show -P NRestarts iot-amqpd.service)
+ct kill -STOP "$pid_before"
+publish "$group_id_a" 30 w-
+if wait_until $((watchdog_sec + restart_sec + 30)) active_with_new_pid "$pid_before"; then
+    pass "watchdog: frozen daemon restarted within $((SECONDS - t0))s (WatchdogSec=${watchdog_sec}s, RestartSec=${restart_sec}s)"
+else
+    fail "watchdog: frozen daemon restarted"
+    ct kill -CONT "$pid_before" 2>/dev/null
+fi
+watchdog_logged() { ct journalctl -q --no-pager -u iot-amqpd.service | grep -q 'Watchdog timeout'; }
+check "watchdog: systemd logged the watchdog timeout" watchdog_logged
+check "watchdog: NRestarts went up" test "$(ct systemctl show -P NRestarts iot-amqpd.service)" -gt "$restarts_before"
+check "watchdog: messages published while frozen arrive exactly once after the restart" \
+    delivered_once group-a w- 30 40
+timing watchdog "$t0"
+
+# -- stop --
+t0=$SECONDS
+check "systemctl stop returns" ct systemctl stop iot-amqpd.service
+check "stop is clean: inactive, Result=success, exit status 0" \
+    ct_says "inactive success 0" sh -c 'echo $(systemctl is-active iot-amqpd.service) $(systemctl show -P Result iot-amqpd.service) $(systemctl show -P ExecMainStatus iot-amqpd.service)'
+check "no iot-amqpd process left after stop" no_daemon_process
+timing stop "$t0"
+
+# -- purge --
+t0=$SECONDS
+if ct dpkg --purge iot-amqpd >"$stage/purge.log" 2>&1; then
+    pass "dpkg --purge succeeds"
+else
+    cat "$stage/purge.log"
+    fail "dpkg --purge succeeds"
+fi
+leftovers() {
+    ct sh -c 'ls -d /lib/systemd/system/iot-amqpd.service /etc/iot-amqpd /run/iot-amqpd \
+        /etc/systemd/system/*.wants/iot-amqpd.service /usr/sbin/iot-amqpd \
+        /var/lib/systemd/deb-systemd-helper-enabled/*iot-amqpd* 2>/dev/null'
+}
+left=$(leftovers)
+check "purge leaves no unit, config, runtime dir or enablement link" test -z "$left"
+[ -n "$left" ] && log "  left: $left"
+check "purge leaves no iot-amqpd process" no_daemon_process
+check "purge: systemd no longer knows the unit" ct_says not-found systemctl show -P LoadState iot-amqpd.service
+check "purge: no failed units in the container" ct_says "" systemctl list-units --failed --plain --no-legend
+timing purge "$t0"
+
+if [ "$failed" -gt 0 ]; then
+    log "---- container journal, last lines of iot-amqpd ----"
+    ct journalctl -q --no-pager -u iot-amqpd.service -n 40 -o short-monotonic 2>/dev/null
+fi
