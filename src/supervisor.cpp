@@ -94,11 +94,10 @@ int Supervisor::run(int signal_fd) {
     }
 
     notifier_.notify("STOPPING=1\nSTATUS=stopping: finishing messages in hand, closing connections");
+    write_metrics(monotonic_ms());
     std::vector<std::string> names;
     for (const auto& [name, runner] : groups_) names.push_back(name);
-    const bool clean = stop_groups(names, kStopTimeout);
-    write_metrics(monotonic_ms());
-    return clean ? 0 : 1;
+    return stop_groups(names, kStopTimeout) ? 0 : 1;
 }
 
 void Supervisor::start_group(std::shared_ptr<const GroupConfig> group) {
