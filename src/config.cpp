@@ -47,7 +47,7 @@ bool starts_with(std::string_view text, std::string_view prefix) { return text.s
 
 // A value as the operator wrote it, cut short so a pasted blob stays readable.
 std::string quoted(std::string_view text) {
-    constexpr std::size_t kShown = 40;
+    constexpr std::size_t kShown = 60;
     std::string out = "\"";
     out += text.substr(0, kShown);
     if (text.size() > kShown) out += "...";
