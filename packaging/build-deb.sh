@@ -17,7 +17,8 @@ changes="$parent/iot-amqpd_${version}_${arch}.changes"
 deb="iot-amqpd_${version}_${arch}.deb"
 
 rm -f "$changes"
-dpkg-buildpackage -us -uc -b "$@"
+# -J: as many parallel jobs as processors, unless DEB_BUILD_OPTIONS says otherwise.
+dpkg-buildpackage -us -uc -b -J "$@"
 
 # Move exactly what the .changes file lists (the .deb, its -dbgsym package and
 # the .buildinfo), then the .changes itself, so nothing stale is picked up.
