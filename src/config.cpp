@@ -342,6 +342,7 @@ struct Field {
     FieldState state = FieldState::absent;
     T value{};
     Where where;
+    std::string text;  // the scalar as written, for messages ("2m", not "120s")
 
     [[nodiscard]] bool absent() const { return state == FieldState::absent; }
     [[nodiscard]] bool invalid() const { return state == FieldState::invalid; }
@@ -349,19 +350,19 @@ struct Field {
 };
 
 template <class T>
-Field<T> valid_field(T value, Where where) {
-    return {FieldState::valid, std::move(value), std::move(where)};
+Field<T> valid_field(T value, Where where, std::string text = {}) {
+    return {FieldState::valid, std::move(value), std::move(where), std::move(text)};
 }
 
 template <class T>
 Field<T> invalid_field(Where where) {
-    return {FieldState::invalid, T{}, std::move(where)};
+    return {FieldState::invalid, T{}, std::move(where), {}};
 }
 
 // A field of another type in the same not-valid state, at the same place.
 template <class T, class U>
 Field<T> same_state(const Field<U>& field) {
-    return {field.state, T{}, field.where};
+    return {field.state, T{}, field.where, {}};
 }
 
 template <class T>
@@ -414,7 +415,7 @@ Field<T> get_ranged(const MapReader& map, std::string_view key, const ScalarKind
     if (!value) return rejected<T>(log, std::move(where), kind.not_one(text));
     if (*value < min) return rejected<T>(log, std::move(where), text + " is below the minimum " + kind.format(min));
     if (max < *value) return rejected<T>(log, std::move(where), text + " is above the maximum " + kind.format(max));
-    return valid_field(*value, std::move(where));
+    return valid_field(*value, std::move(where), text);
 }
 
 std::optional<std::int64_t> parse_integer(std::string_view text) {
@@ -937,15 +938,16 @@ void check_backoff(const GroupLayer& own, const GroupLayer& inherited, const std
     const Millis first = initial.valid() ? initial.value : fallback.initial_delay;
     const Millis last = max.valid() ? max.value : fallback.max_delay;
     if (last >= first) return;
+    const std::string first_text = initial.valid() ? initial.text : format_duration(first);
+    const std::string last_text = max.valid() ? max.text : format_duration(last);
     const bool group_involved = !own.initial_delay.absent() || !own.max_delay.absent();
     if (max.valid())
-        log.add(max.where, format_duration(last) + " is below initial_delay " + format_duration(first) +
+        log.add(max.where, last_text + " is below initial_delay " + first_text +
                                "; max_delay must be at least initial_delay" +
                                for_group(max.where, group_involved, label));
     else
-        log.add(initial.where, format_duration(first) + " is above max_delay, which defaults to " +
-                                   format_duration(last) + "; set a larger max_delay too" +
-                                   for_group(initial.where, group_involved, label));
+        log.add(initial.where, first_text + " is above max_delay, which defaults to " + last_text +
+                                   "; set a larger max_delay too" + for_group(initial.where, group_involved, label));
 }
 
 // A group being built, with what the checks across groups point at.

@@ -93,7 +93,7 @@ const std::vector<BadFile> kBadFiles = {
     {"HeartbeatBelowMinimumInSecondGroup", two_groups("    heartbeat: 10s\n"),
      {"{file}:10:16: consumer_groups[1].heartbeat: 10s is below the minimum 30s"}},
     {"HeartbeatAboveMaximumInDefaults", head("  heartbeat: 301s\n") + std::string(kGroupA) + std::string(kGroupB),
-     {"{file}:5:14: defaults.heartbeat: 301s is above the maximum 5m"}},
+     {"{file}:5:14: defaults.heartbeat: 301s is above the maximum 300s"}},
     {"DurationWithoutUnit", group_a("    heartbeat: 60\n"),
      {"{file}:8:16: consumer_groups[0].heartbeat: " + kDurationHelp + "\"60\"; add a unit, e.g. 60s"}},
     {"DurationWithDecimals", head("  reconnect: {initial_delay: 1.5s}\n") + std::string(kGroupA),
@@ -166,7 +166,7 @@ const std::vector<BadFile> kBadFiles = {
      {"{file}:10:18: consumer_groups[0].reconnect.max_delay: 10s is below initial_delay 30s; max_delay must be "
       "at least initial_delay"}},
     {"InitialDelayAboveDefaultMaxDelay", head("  reconnect: {initial_delay: 2m}\n") + std::string(kGroupA),
-     {"{file}:5:30: defaults.reconnect.initial_delay: 2m is above max_delay, which defaults to 1m; set a larger "
+     {"{file}:5:30: defaults.reconnect.initial_delay: 2m is above max_delay, which defaults to 60s; set a larger "
       "max_delay too"}},
     {"DefaultMaxDelayBelowGroupInitialDelay",
      head("  reconnect: {max_delay: 10s}\n") + std::string(kGroupA) + "    reconnect: {initial_delay: 20s}\n",
