@@ -1,0 +1,839 @@
+#include "emulator.hpp"
+
+#include <proton/codec/map.hpp>
+#include <proton/connection.hpp>
+#include <proton/connection_options.hpp>
+#include <proton/container.hpp>
+#include <proton/delivery_mode.hpp>
+#include <proton/error_condition.hpp>
+#include <proton/listen_handler.hpp>
+#include <proton/listener.hpp>
+#include <proton/message.hpp>
+#include <proton/messaging_handler.hpp>
+#include <proton/netaddr.h>
+#include <proton/sender.hpp>
+#include <proton/sender_options.hpp>
+#include <proton/ssl.hpp>
+#include <proton/tracker.hpp>
+#include <proton/transport.h>
+#include <proton/transport.hpp>
+#include <proton/work_queue.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "sasl_plugin.hpp"
+
+namespace iot::emu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kTick{50};
+constexpr milliseconds kControlTimeout{10000};
+constexpr milliseconds kAttemptWindow{60000};
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+proton::binary tag_of(std::uint64_t id) {
+    proton::binary tag(8);
+    for (std::size_t i = 0; i < 8; ++i) tag[i] = static_cast<std::uint8_t>(id >> (8 * i));
+    return tag;
+}
+
+std::uint64_t id_of(const proton::binary& tag) {
+    std::uint64_t id = 0;
+    for (std::size_t i = 0; i < tag.size() && i < 8; ++i) id |= static_cast<std::uint64_t>(tag[i]) << (8 * i);
+    return id;
+}
+
+std::string remote_of(pn_transport_t* transport) {
+    char buf[128] = "";
+    if (const pn_netaddr_t* addr = pn_transport_remote_addr(transport)) pn_netaddr_str(addr, buf, sizeof buf);
+    return buf;
+}
+
+// "key=value", quoted when the value has spaces or quotes, for the event log.
+std::string field(std::string_view key, std::string_view value) {
+    std::string out(key);
+    out += '=';
+    if (value.find_first_of(" \"=") == std::string_view::npos && !value.empty()) {
+        out += value;
+    } else {
+        append_json_string(out, value);
+    }
+    return out;
+}
+
+bool readable(const std::string& path) { return std::ifstream(path).good(); }
+
+}  // namespace
+
+class Emulator::Impl final : public proton::messaging_handler, public SaslServerHook {
+public:
+    explicit Impl(EmulatorOptions options)
+        : options_(std::move(options)),
+          log_(options_.log ? options_.log : std::make_shared<EventLog>()),
+          auth_(options_.accounts, options_.auth),
+          container_(*this, "iot-amqpd-emulator"),
+          work_queue_(container_) {
+        if (!options_.accounts) throw std::invalid_argument("emulator needs accounts");
+        for (const auto& name : options_.accounts->consumer_groups) {
+            groups_.emplace(name, std::make_unique<GroupState>(options_.ack_timeout, options_.redelivery_delay));
+            stats_.groups[name];
+        }
+    }
+
+    ~Impl() override { stop(); }
+
+    std::uint16_t start() {
+        if (!readable(options_.cert_file)) throw std::runtime_error("cannot read certificate " + options_.cert_file);
+        if (!readable(options_.key_file)) throw std::runtime_error("cannot read key " + options_.key_file);
+        install_sasl_plugin();
+        thread_ = std::thread([this] {
+            ScopedSaslServerHook hook(this);
+            try {
+                container_.run();
+            } catch (const std::exception& e) {
+                log_->write("container_failed", code::none, field("error", e.what()));
+                std::lock_guard lock(start_mutex_);
+                if (!start_error_ && port_ == 0) start_error_ = e.what();
+            }
+            std::lock_guard lock(start_mutex_);
+            finished_ = true;
+            start_cv_.notify_all();
+        });
+        std::unique_lock lock(start_mutex_);
+        const bool settled = start_cv_.wait_for(lock, kControlTimeout, [&] { return port_ != 0 || start_error_ || finished_; });
+        if (port_ == 0) {
+            const std::string why = start_error_ ? *start_error_ : settled ? "container stopped" : "listener did not open in time";
+            lock.unlock();
+            stop();
+            throw std::runtime_error("emulator failed to start: " + why);
+        }
+        return port_;
+    }
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        {
+            std::lock_guard lock(stall_mutex_);
+            stopping_ = true;
+        }
+        stall_cv_.notify_all();
+        container_.stop();
+        thread_.join();
+        conns_.clear();  // the container has finished: drop our references on this thread
+    }
+
+    std::uint16_t port() const {
+        std::lock_guard lock(start_mutex_);
+        return port_;
+    }
+
+    PublishResult publish(PublishSpec spec) {
+        if (spec.id_prefix.empty() && spec.props != PropsMode::long_id)
+            spec.id_prefix = "p" + std::to_string(++publish_seq_) + "-";
+        if (auto problem = validate(spec); !problem.empty()) throw std::invalid_argument(problem);
+        if (options_.accounts->consumer_groups.count(spec.group) == 0)
+            throw std::invalid_argument("unknown consumer group " + spec.group);
+        auto publication = std::make_shared<const Publication>(spec);
+        PublishResult result;
+        result.group = spec.group;
+        result.id_prefix = spec.id_prefix;
+        result.count = spec.count;
+        result.dup = spec.dup;
+        result.first_id = publication->message_id(1);
+        result.last_id = publication->message_id(spec.count);
+        on_container([this, publication] {
+            const auto& group_name = publication->spec().group;
+            GroupState& group = *groups_.at(group_name);
+            if (publication->spec().rate <= 0) {
+                group.queue.publish(publication, 0, publication->total());
+            } else {
+                group.rated.push_back({publication, Clock::now(), 0});
+                release_rated(group);
+            }
+            log_->write("publish", code::none,
+                        field("group", group_name) + " " + field("count", std::to_string(publication->total())) + " " +
+                            field("id_prefix", publication->spec().id_prefix));
+            dispatch(group_name, group);
+            return 0;
+        });
+        return result;
+    }
+
+    std::size_t drop_connections(const std::string& group) {
+        return on_container([this, group] {
+            std::size_t n = 0;
+            for (auto& [key, state] : conns_) {
+                if (!group.empty() && state->group != group) continue;
+                if (!state->connection) continue;  // not open yet: nothing to drop
+                state->closing = true;
+                // Runs in the connection's own context, so proton notices the
+                // closed transport at once and drops the socket without a close frame.
+                state->connection.work_queue().add([this, key = key] {
+                    const auto it = conns_.find(key);
+                    if (it == conns_.end()) return;
+                    pn_transport_close_tail(it->second->transport);
+                    pn_transport_close_head(it->second->transport);
+                });
+                count_code(state->group, code::server_closed);
+                log_->write("dropped", code::server_closed, describe(*state));
+                ++n;
+            }
+            return n;
+        });
+    }
+
+    std::size_t close_connections(const std::string& group, const std::string& condition,
+                                  const std::string& description) {
+        return on_container([this, group, condition, description] {
+            std::size_t n = 0;
+            for (auto& [key, state] : conns_) {
+                if (!group.empty() && state->group != group) continue;
+                if (state->closing || !state->connection) continue;
+                state->closing = true;
+                state->connection.close(proton::error_condition(condition, description));
+                wake(*state);
+                count_code(state->group, code::server_closed);
+                log_->write("closed_by_server", code::server_closed, describe(*state) + " " + field("condition", condition));
+                ++n;
+            }
+            return n;
+        });
+    }
+
+    void refuse_auth(milliseconds duration) {
+        refuse_until_ = std::chrono::duration_cast<milliseconds>((Clock::now() + duration).time_since_epoch()).count();
+        log_->write("refuse_auth", code::none, field("ms", std::to_string(duration.count())));
+    }
+
+    void stall(milliseconds duration) {
+        const bool added = work_queue_.add([this, duration] {
+            log_->write("stall_begin", code::none, field("ms", std::to_string(duration.count())));
+            std::unique_lock lock(stall_mutex_);
+            stalled_ = true;
+            stall_until_ = Clock::now() + duration;
+            stall_cv_.notify_all();
+            stall_cv_.wait_until(lock, stall_until_, [this] { return stopping_.load(); });
+            stalled_ = false;
+            lock.unlock();
+            log_->write("stall_end", code::none, "");
+        });
+        if (!added) throw std::runtime_error("emulator is not running");
+        std::unique_lock lock(stall_mutex_);
+        stall_cv_.wait_for(lock, kControlTimeout, [this] { return stalled_ || stopping_.load(); });
+    }
+
+    StatsSnapshot stats() const {
+        std::lock_guard lock(stats_mutex_);
+        return stats_;
+    }
+
+    std::vector<ClientInfo> clients() const {
+        std::lock_guard lock(stats_mutex_);
+        std::vector<ClientInfo> out;
+        for (const auto& [id, info] : clients_) out.push_back(info);
+        return out;
+    }
+
+private:
+    struct RatedPublication {
+        std::shared_ptr<const Publication> publication;
+        Clock::time_point started;
+        std::size_t released = 0;
+    };
+
+    struct GroupState {
+        GroupState(milliseconds ack_timeout, milliseconds redelivery_delay) : queue(ack_timeout, redelivery_delay) {}
+        GroupQueue queue;
+        std::deque<Clock::time_point> attempts;  // SASL attempts in the last minute
+        std::size_t connections = 0;
+        std::vector<RatedPublication> rated;
+    };
+
+    struct ConnState;
+
+    // The queue's view of one receiver link.
+    class SenderPort final : public ConsumerPort {
+    public:
+        SenderPort(Impl& impl, ConnState& state, proton::sender sender)
+            : impl_(impl), state_(state), sender_(std::move(sender)) {}
+        int credit() const override { return state_.closing ? 0 : sender_.credit(); }
+        void send(std::uint64_t delivery_id, const EmuMessage& message) override {
+            sender_.send(impl_.encode(message), tag_of(delivery_id));
+            if (!state_.written) {
+                state_.written = true;
+                impl_.written_.push_back(&state_);
+            }
+        }
+
+    private:
+        Impl& impl_;
+        ConnState& state_;
+        proton::sender sender_;
+    };
+
+    // proton-cpp offers no public way from a C transport (all SASL sees) to its
+    // C++ connection, so the SASL step names the authenticated user
+    // "<clientId>#<key>" and handlers read the key back from connection::user().
+    using ConnKey = std::uint64_t;
+    static ConnKey key_of(const proton::connection& c) {
+        const std::string user = c.user();
+        const auto hash = user.rfind('#');
+        if (hash == std::string::npos || hash + 1 >= user.size()) return 0;
+        ConnKey key = 0;
+        for (std::size_t i = hash + 1; i < user.size(); ++i) {
+            if (user[i] < '0' || user[i] > '9') return 0;
+            key = key * 10 + static_cast<ConnKey>(user[i] - '0');
+        }
+        return key;
+    }
+
+    struct ConnState {
+        std::uint64_t id = 0;
+        ConnKey key = 0;
+        proton::connection connection;        // set at Open
+        pn_transport_t* transport = nullptr;  // valid until on_transport_close
+        std::string client_id;
+        std::string group;
+        std::string remote;
+        std::string refusal;  // set at SASL time: refuse at Open (9600)
+        bool admitted = false;
+        bool closing = false;
+        bool written = false;  // frames queued since the last flush check
+        Clock::time_point link_deadline;
+        std::optional<proton::sender> sender;
+        std::unique_ptr<SenderPort> port;
+    };
+
+    // ---- container thread: proton callbacks --------------------------------
+
+    class Listener final : public proton::listen_handler {
+    public:
+        explicit Listener(Impl& impl) : impl_(impl) {}
+        proton::connection_options on_accept(proton::listener&) override {
+            proton::connection_options opts;
+            opts.ssl_server_options(*impl_.ssl_options_)
+                .sasl_enabled(true)
+                .sasl_allowed_mechs("PLAIN")
+                // Before the Open this closes a silent client (the cloud's 15 s
+                // authentication deadline); after it the client's own value applies.
+                .idle_timeout(proton::duration(impl_.options_.sasl_deadline.count()));
+            return opts;
+        }
+        void on_open(proton::listener& l) override {
+            std::lock_guard lock(impl_.start_mutex_);
+            impl_.port_ = static_cast<std::uint16_t>(l.port());
+            impl_.start_cv_.notify_all();
+        }
+        void on_error(proton::listener&, const std::string& what) override {
+            std::lock_guard lock(impl_.start_mutex_);
+            impl_.start_error_ = what;
+            impl_.start_cv_.notify_all();
+        }
+
+    private:
+        Impl& impl_;
+    };
+
+    void on_container_start(proton::container& c) override {
+        try {
+            ssl_options_.emplace(proton::ssl_certificate(options_.cert_file, options_.key_file));
+        } catch (const std::exception& e) {
+            std::lock_guard lock(start_mutex_);
+            start_error_ = std::string("TLS setup: ") + e.what();
+            start_cv_.notify_all();
+            c.stop();
+            return;
+        }
+        listener_ = c.listen(options_.listen, listen_handler_);
+        c.schedule(proton::duration(kTick.count()), [this] { tick(); });
+    }
+
+    bool authenticate(pn_transport_t* transport, std::string_view user_name, std::string_view password,
+                      std::string& reported_user) override {
+        const std::int64_t now_wall = wall_ms();
+        const auto now = Clock::now();
+        AuthOutcome outcome = auth_.check(user_name, password, now_wall);
+        const std::int64_t now_steady = std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+        if (outcome.ok && now_steady < refuse_until_.load()) {
+            outcome.ok = false;
+            outcome.reason = "authentication refused for a while (refuse_auth)";
+        }
+        const auto group_it = groups_.find(outcome.group);
+        std::string refusal;
+        if (group_it != groups_.end()) {
+            auto& attempts = group_it->second->attempts;
+            while (!attempts.empty() && attempts.front() <= now - kAttemptWindow) attempts.pop_front();
+            attempts.push_back(now);
+            if (attempts.size() > options_.max_attempts_per_minute)
+                refusal = "too many connection attempts for this consumer group (" +
+                          std::to_string(options_.max_attempts_per_minute) + "/min)";
+        }
+        {
+            std::lock_guard lock(stats_mutex_);
+            if (outcome.group.empty()) {
+                if (!outcome.ok) ++stats_.auth_failures_unparsed;
+            } else {
+                GroupStats& g = stats_.groups[outcome.group];
+                ++(outcome.ok ? g.auth_ok : g.auth_failures);
+                if (!outcome.client_id.empty()) {
+                    ClientStats& client = g.clients[outcome.client_id];
+                    ++client.attempts;
+                    if (outcome.signature_valid) client.last_timestamp = auth_.last_timestamps().at(outcome.client_id);
+                    if (outcome.stale) {
+                        ++client.stale_timestamps;
+                        ++g.stale_timestamps;
+                    }
+                }
+            }
+        }
+        const std::string remote = remote_of(transport);
+        std::string fields = field("group", outcome.group) + " " + field("client", outcome.client_id) + " " +
+                             field("remote", remote) + " " + field("timestamp", std::to_string(outcome.timestamp_ms));
+        if (outcome.stale) fields += " stale=true";
+        if (!outcome.ok) {
+            log_->write("auth_failed", code::none, fields + " " + field("reason", outcome.reason));
+            return false;
+        }
+        pn_connection_t* pn_conn = pn_transport_connection(transport);
+        if (pn_conn == nullptr) return false;
+        log_->write("auth_ok", code::none, fields);
+        auto state = std::make_unique<ConnState>();
+        state->id = ++next_conn_id_;
+        state->key = state->id;
+        state->transport = transport;
+        state->client_id = outcome.client_id;
+        state->group = outcome.group;
+        state->remote = remote;
+        state->refusal = std::move(refusal);
+        reported_user = outcome.client_id + "#" + std::to_string(state->key);
+        conns_[state->key] = std::move(state);
+        return true;
+    }
+
+    void on_connection_open(proton::connection& c) override {
+        const auto it = conns_.find(key_of(c));
+        if (it == conns_.end()) {
+            // AMQP without SASL: proton's server lets it through unless told otherwise.
+            {
+                std::lock_guard lock(stats_mutex_);
+                ++stats_.unauthenticated_opens;
+            }
+            log_->write("refused_unauthenticated", code::none, "");
+            c.close(proton::error_condition("amqp:unauthorized-access", "SASL PLAIN authentication is required"));
+            return;
+        }
+        ConnState& state = *it->second;
+        state.connection = c;
+        GroupState& group = *groups_.at(state.group);
+        const std::uint32_t idle = c.idle_timeout();
+        if (idle == 0 || idle < options_.min_idle_timeout_ms || idle > options_.max_idle_timeout_ms) {
+            count_code(state.group, code::bad_heartbeat);
+            log_->write("bad_heartbeat", code::bad_heartbeat, describe(state) + " " + field("idle_timeout_ms", std::to_string(idle)));
+            state.closing = true;
+            c.close(proton::error_condition(
+                "amqp:invalid-field", "idle-time-out " + std::to_string(idle) + " ms is outside " +
+                                          std::to_string(options_.min_idle_timeout_ms) + ".." +
+                                          std::to_string(options_.max_idle_timeout_ms) + " ms (9601)"));
+            return;
+        }
+        std::string refusal = state.refusal;
+        if (refusal.empty() && group.connections >= options_.max_clients_per_group)
+            refusal = "too many clients in this consumer group (" + std::to_string(options_.max_clients_per_group) + ")";
+        if (!refusal.empty()) {
+            count_code(state.group, code::too_many_connections);
+            {
+                std::lock_guard lock(stats_mutex_);
+                ++stats_.groups[state.group].refused_attempts;
+            }
+            log_->write("refused", code::too_many_connections, describe(state) + " " + field("reason", refusal));
+            state.closing = true;
+            c.close(proton::error_condition("amqp:resource-limit-exceeded", refusal + " (9600)"));
+            return;
+        }
+        // The client's value becomes our deadline for its silence; proton
+        // advertises half of it back, so the client sends keep-alives in time.
+        pn_transport_set_idle_timeout(state.transport, idle);
+        c.open();
+        state.admitted = true;
+        state.link_deadline = Clock::now() + options_.link_deadline;
+        ++group.connections;
+        {
+            std::lock_guard lock(stats_mutex_);
+            GroupStats& g = stats_.groups[state.group];
+            ++g.connections;
+            ++g.connections_total;
+            ++g.clients[state.client_id].connections_total;
+            clients_[state.id] = ClientInfo{state.id, state.group, state.client_id, state.remote, wall_ms(), false};
+        }
+        log_->write("connected", code::none, describe(state) + " " + field("idle_timeout_ms", std::to_string(idle)));
+    }
+
+    void on_sender_open(proton::sender& s) override {
+        InContext in(*this, key_of(s.connection()));
+        ConnState* state = find(s.connection());
+        if (state == nullptr || !state->admitted || state->closing) {
+            s.close(proton::error_condition("amqp:unauthorized-access", "connection not admitted"));
+            return;
+        }
+        if (state->sender) {
+            log_->write("link_refused", code::none, describe(*state) + " reason=second_receiver");
+            s.close(proton::error_condition("amqp:not-allowed", "only one receiver link per connection"));
+            return;
+        }
+        // The source address is ignored, as in the cloud.
+        s.open(proton::sender_options().delivery_mode(proton::delivery_mode::AT_LEAST_ONCE).auto_settle(false));
+        state->sender = s;
+        state->port = std::make_unique<SenderPort>(*this, *state, s);
+        GroupState& group = *groups_.at(state->group);
+        group.queue.add_consumer(state->id, state->port.get());
+        {
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.groups[state->group].links;
+            clients_[state->id].link = true;
+        }
+        log_->write("link_attached", code::none, describe(*state));
+        dispatch(state->group, group);
+    }
+
+    void on_receiver_open(proton::receiver& r) override {
+        ConnState* state = find(r.connection());
+        log_->write("link_refused", code::none, (state ? describe(*state) + " " : std::string()) + "reason=sender_link");
+        r.close(proton::error_condition("amqp:not-allowed", "sender links are not supported: the service only pushes"));
+    }
+
+    void on_sendable(proton::sender& s) override {
+        InContext in(*this, key_of(s.connection()));
+        ConnState* state = find(s.connection());
+        if (state == nullptr || !state->sender || *state->sender != s) return;
+        dispatch(state->group, *groups_.at(state->group));
+    }
+
+    void on_sender_close(proton::sender& s) override {
+        InContext in(*this, key_of(s.connection()));
+        ConnState* state = find(s.connection());
+        if (state == nullptr || !state->sender || *state->sender != s) return;
+        detach_consumer(*state);
+        log_->write("link_detached", code::none, describe(*state));
+    }
+
+    void on_tracker_accept(proton::tracker& t) override { settle(t, Outcome::accepted); }
+    void on_tracker_reject(proton::tracker& t) override { settle(t, Outcome::rejected); }
+    void on_tracker_release(proton::tracker& t) override {
+        settle(t, t.state() == proton::transfer::MODIFIED ? Outcome::modified : Outcome::released);
+    }
+
+    void on_connection_error(proton::connection& c) override {
+        ConnState* state = find(c);
+        log_->write("client_closed_with_error", code::none,
+                    (state ? describe(*state) + " " : std::string()) + field("condition", c.error().what()));
+    }
+
+    void on_transport_error(proton::transport& t) override {
+        ConnState* state = find_by_transport(t);
+        log_->write("transport_error", code::none,
+                    (state ? describe(*state) + " " : std::string()) + field("condition", t.error().what()));
+    }
+
+    void on_transport_close(proton::transport& t) override {
+        ConnState* state = find_by_transport(t);
+        if (state == nullptr) return;
+        InContext in(*this, state->key);
+        state->closing = true;
+        detach_consumer(*state);
+        if (state->admitted) {
+            GroupState& group = *groups_.at(state->group);
+            --group.connections;
+            std::lock_guard lock(stats_mutex_);
+            --stats_.groups[state->group].connections;
+            clients_.erase(state->id);
+        }
+        log_->write("disconnected", code::none, describe(*state));
+        conns_.erase(state->key);
+    }
+
+    // The default handlers throw, which would stop the container.
+    void on_error(const proton::error_condition& e) override {
+        log_->write("error", code::none, field("condition", e.what()));
+    }
+    void on_session_error(proton::session&) override {}
+    void on_sender_error(proton::sender&) override {}
+    void on_receiver_error(proton::receiver&) override {}
+
+    // ---- container thread: helpers -------------------------------------------
+
+    ConnState* find(const proton::connection& c) {
+        if (!c) return nullptr;
+        const auto it = conns_.find(key_of(c));
+        return it == conns_.end() ? nullptr : it->second.get();
+    }
+
+    // A server transport stays bound to its connection until after this event.
+    ConnState* find_by_transport(proton::transport& t) { return find(t.connection()); }
+
+    std::string describe(const ConnState& s) const {
+        return field("group", s.group) + " " + field("client", s.client_id) + " " + field("remote", s.remote);
+    }
+
+    void count_code(const std::string& group, int log_code) {
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.groups[group].codes[log_code];
+    }
+
+    void detach_consumer(ConnState& state) {
+        if (!state.port) return;
+        GroupState& group = *groups_.at(state.group);
+        const std::size_t requeued = group.queue.remove_consumer(state.id, Clock::now());
+        state.port.reset();
+        state.sender.reset();
+        {
+            std::lock_guard lock(stats_mutex_);
+            --stats_.groups[state.group].links;
+            if (const auto it = clients_.find(state.id); it != clients_.end()) it->second.link = false;
+        }
+        if (requeued > 0) log_->write("requeued_on_loss", code::none, describe(state) + " " + field("count", std::to_string(requeued)));
+        dispatch(state.group, group);
+    }
+
+    void settle(proton::tracker& t, Outcome outcome) {
+        InContext in(*this, key_of(t.connection()));
+        ConnState* state = find(t.connection());
+        const std::uint64_t id = id_of(t.tag());
+        t.settle();
+        if (state == nullptr) return;
+        GroupState& group = *groups_.at(state->group);
+        const SettleInfo info = group.queue.settle(id, outcome, Clock::now());
+        if (outcome == Outcome::released) {
+            count_code(state->group, code::released);
+            log_->write("released", code::released, describe(*state) + " " + field("messageId", info.message_id));
+        } else if (outcome != Outcome::accepted) {
+            count_code(state->group, code::nack);
+            log_->write(outcome == Outcome::rejected ? "rejected" : "modified", code::nack,
+                        describe(*state) + " " + field("messageId", info.message_id));
+        } else if (info.late) {
+            log_->write("late_accept", code::none, describe(*state) + " " + field("messageId", info.message_id));
+        }
+        if (outcome == Outcome::accepted) {
+            sync_stats(state->group, group);
+        } else {
+            dispatch(state->group, group);
+        }
+    }
+
+    void dispatch(const std::string& name, GroupState& group) {
+        group.queue.dispatch(Clock::now(), wall_ms());
+        flush_written();
+        sync_stats(name, group);
+    }
+
+    // proton writes a connection's frames only while processing that connection:
+    // one written to from a job, a timer or another connection's event must be
+    // woken, or its transfers sit in the buffer until its next network event.
+    void flush_written() {
+        for (ConnState* state : written_) {
+            state->written = false;
+            if (state->key != current_key_ && state->connection) state->connection.wake();
+        }
+        written_.clear();
+    }
+
+    void wake(ConnState& state) {
+        if (state.key != current_key_ && state.connection) state.connection.wake();
+    }
+
+    // Marks which connection's event is being handled, for flush_written().
+    class InContext {
+    public:
+        InContext(Impl& impl, ConnKey key) : impl_(impl), previous_(impl.current_key_) { impl.current_key_ = key; }
+        ~InContext() { impl_.current_key_ = previous_; }
+        InContext(const InContext&) = delete;
+        InContext& operator=(const InContext&) = delete;
+
+    private:
+        Impl& impl_;
+        ConnKey previous_;
+    };
+
+    void sync_stats(const std::string& name, const GroupState& group) {
+        std::lock_guard lock(stats_mutex_);
+        stats_.groups[name].queue = group.queue.counters();
+    }
+
+    void release_rated(GroupState& group) {
+        const auto now = Clock::now();
+        for (auto& rated : group.rated) {
+            const double elapsed = std::chrono::duration<double>(now - rated.started).count();
+            const auto& pub = *rated.publication;
+            const double due_now = pub.spec().rate * elapsed + 1.0;
+            const std::size_t due = due_now >= static_cast<double>(pub.total()) ? pub.total() : static_cast<std::size_t>(due_now);
+            if (due > rated.released) {
+                group.queue.publish(rated.publication, rated.released, due);
+                rated.released = due;
+            }
+        }
+        group.rated.erase(std::remove_if(group.rated.begin(), group.rated.end(),
+                                         [](const RatedPublication& r) { return r.released >= r.publication->total(); }),
+                          group.rated.end());
+    }
+
+    void tick() {
+        if (stopping_) return;  // run() waits for every scheduled job: stop rescheduling
+        const auto now = Clock::now();
+        for (auto& [name, group] : groups_) {
+            release_rated(*group);
+            for (const auto& timed_out : group->queue.expire(now)) {
+                count_code(name, code::ack_timeout);
+                std::string who = field("group", name);
+                for (const auto& [key, state] : conns_)
+                    if (state->id == timed_out.consumer) who = describe(*state);
+                log_->write("ack_timeout", code::ack_timeout, who + " " + field("messageId", timed_out.message_id));
+            }
+            dispatch(name, *group);
+        }
+        for (auto& [key, state] : conns_) {
+            if (!state->admitted || state->closing || state->sender || now < state->link_deadline) continue;
+            state->closing = true;
+            log_->write("link_deadline", code::none, describe(*state));
+            state->connection.close(proton::error_condition(
+                "amqp:connection:forced",
+                "no receiver link attached within " + std::to_string(options_.link_deadline.count()) + " ms"));
+            wake(*state);
+        }
+        container_.schedule(proton::duration(kTick.count()), [this] { tick(); });
+    }
+
+    const proton::message& encode(const EmuMessage& m) {
+        scratch_.clear();
+        switch (m.encoding) {
+            case BodyEncoding::data:
+                scratch_.body(proton::binary(m.body.begin(), m.body.end()));
+                scratch_.inferred(true);  // a binary body goes out as a data section
+                break;
+            case BodyEncoding::string:
+                scratch_.body(m.body);
+                scratch_.inferred(false);
+                break;
+            case BodyEncoding::value: {
+                std::map<std::string, proton::value> map;
+                map["messageId"] = m.message_id;
+                map["payload"] = proton::binary(m.body.begin(), m.body.end());
+                scratch_.body(map);
+                scratch_.inferred(false);
+                break;
+            }
+            case BodyEncoding::empty: scratch_.inferred(false); break;
+        }
+        if (m.props != PropsMode::none) {
+            auto& props = scratch_.properties();
+            props.put("topic", m.topic);
+            if (m.props == PropsMode::long_id) {
+                props.put("messageId", m.numeric_id);
+            } else {
+                props.put("messageId", m.message_id);
+            }
+            props.put("generateTime", m.generate_time_ms);
+        }
+        return scratch_;
+    }
+
+    // ---- any thread -------------------------------------------------------------
+
+    // Runs fn on the container thread and waits for its result (bounded; a stall
+    // extends the wait by its remaining time).
+    template <class F>
+    auto on_container(F fn) -> decltype(fn()) {
+        using Result = decltype(fn());
+        auto promise = std::make_shared<std::promise<Result>>();
+        auto future = promise->get_future();
+        const bool added = work_queue_.add([promise, fn]() mutable {
+            try {
+                promise->set_value(fn());
+            } catch (...) {
+                promise->set_exception(std::current_exception());
+            }
+        });
+        if (!added) throw std::runtime_error("emulator is not running");
+        auto deadline = Clock::now() + kControlTimeout;
+        {
+            std::lock_guard lock(stall_mutex_);
+            if (stalled_ && stall_until_ + kControlTimeout > deadline) deadline = stall_until_ + kControlTimeout;
+        }
+        if (future.wait_until(deadline) != std::future_status::ready)
+            throw std::runtime_error("emulator did not answer in time");
+        return future.get();
+    }
+
+    EmulatorOptions options_;
+    std::shared_ptr<EventLog> log_;
+
+    // container thread only
+    Authenticator auth_;
+    std::map<std::string, std::unique_ptr<GroupState>> groups_;  // the set of groups is fixed at construction
+    std::map<ConnKey, std::unique_ptr<ConnState>> conns_;
+    std::uint64_t next_conn_id_ = 0;
+    ConnKey current_key_ = 0;              // connection whose event is being handled; 0 in jobs and timers
+    std::vector<ConnState*> written_;      // connections sent to since the last flush
+    std::optional<proton::ssl_server_options> ssl_options_;
+    proton::listener listener_;
+    proton::message scratch_;
+    Listener listen_handler_{*this};
+
+    // shared: immutable after construction, or thread-safe
+    proton::container container_;
+    proton::work_queue work_queue_;
+    std::thread thread_;
+    std::atomic<std::uint64_t> publish_seq_{0};
+    std::atomic<std::int64_t> refuse_until_{0};  // steady-clock ms
+
+    // shared: start-up handshake
+    mutable std::mutex start_mutex_;
+    std::condition_variable start_cv_;
+    std::uint16_t port_ = 0;
+    std::optional<std::string> start_error_;
+    bool finished_ = false;
+
+    // shared: stall and stop
+    std::mutex stall_mutex_;
+    std::condition_variable stall_cv_;
+    std::atomic<bool> stopping_{false};  // written under stall_mutex_ so stall waits see it
+    bool stalled_ = false;
+    Clock::time_point stall_until_;
+
+    // shared: counters, under stats_mutex_
+    mutable std::mutex stats_mutex_;
+    StatsSnapshot stats_;
+    std::map<std::uint64_t, ClientInfo> clients_;
+};
+
+Emulator::Emulator(EmulatorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Emulator::~Emulator() = default;
+std::uint16_t Emulator::start() { return impl_->start(); }
+void Emulator::stop() { impl_->stop(); }
+std::uint16_t Emulator::port() const { return impl_->port(); }
+PublishResult Emulator::publish(PublishSpec spec) { return impl_->publish(std::move(spec)); }
+std::size_t Emulator::drop_connections(const std::string& group) { return impl_->drop_connections(group); }
+std::size_t Emulator::close_connections(const std::string& group, const std::string& condition,
+                                        const std::string& description) {
+    return impl_->close_connections(group, condition, description);
+}
+void Emulator::refuse_auth(std::chrono::milliseconds duration) { impl_->refuse_auth(duration); }
+void Emulator::stall(std::chrono::milliseconds duration) { impl_->stall(duration); }
+StatsSnapshot Emulator::stats() const { return impl_->stats(); }
+std::vector<ClientInfo> Emulator::clients() const { return impl_->clients(); }
+
+}  // namespace iot::emu

@@ -1,0 +1,446 @@
+#include "message_factory.hpp"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+
+#include "json.hpp"
+
+namespace iot::emu {
+namespace {
+
+struct KindName {
+    TopicKind kind;
+    const char* name;
+};
+
+constexpr std::array<KindName, 21> kKindNames{{
+    {TopicKind::status_online, "status_online"},
+    {TopicKind::status_offline, "status_offline"},
+    {TopicKind::property_post, "property_post"},
+    {TopicKind::event_post, "event_post"},
+    {TopicKind::property_batch, "property_batch"},
+    {TopicKind::event_batch, "event_batch"},
+    {TopicKind::downlink_reply, "downlink_reply"},
+    {TopicKind::property_history, "property_history"},
+    {TopicKind::event_history, "event_history"},
+    {TopicKind::lifecycle, "lifecycle"},
+    {TopicKind::topo_lifecycle, "topo_lifecycle"},
+    {TopicKind::list_found, "list_found"},
+    {TopicKind::ota_upgrade, "ota_upgrade"},
+    {TopicKind::ota_progress, "ota_progress"},
+    {TopicKind::ota_version, "ota_version"},
+    {TopicKind::ota_job_status, "ota_job_status"},
+    {TopicKind::deviceinfo_update, "deviceinfo_update"},
+    {TopicKind::custom_text, "custom_text"},
+    {TopicKind::custom_binary, "custom_binary"},
+    {TopicKind::cloud_gateway, "cloud_gateway"},
+    {TopicKind::garbage_topic, "garbage_topic"},
+}};
+
+// Builds one flat-or-nested JSON object by appending members in order.
+class JsonText {
+public:
+    JsonText& str(const char* key, std::string_view value) {
+        member(key);
+        append_json_string(text_, value);
+        return *this;
+    }
+    JsonText& num(const char* key, std::int64_t value) {
+        member(key);
+        text_ += std::to_string(value);
+        return *this;
+    }
+    JsonText& raw(const char* key, std::string_view json) {
+        member(key);
+        text_ += json;
+        return *this;
+    }
+    [[nodiscard]] std::string done() const { return text_ + "}"; }
+
+private:
+    void member(const char* key) {
+        text_ += text_.size() == 1 ? "" : ",";
+        append_json_string(text_, key);
+        text_ += ':';
+    }
+    std::string text_ = "{";
+};
+
+std::string format_time(std::int64_t ms, bool iso) {
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, iso ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" : "%04d-%02d-%02d %02d:%02d:%02d.%03d",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
+    return buf;
+}
+
+std::string iot_id_of(std::string_view device) {
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable ids that look like the cloud's
+    for (const char c : device) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+    }
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "q%016llx000", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+struct Context {
+    std::size_t n;
+    std::string pk = kProductKey;
+    std::string dn;
+    std::string iot_id;
+    std::int64_t now;
+};
+
+std::string items_json(const Context& c) {
+    JsonText temperature;
+    temperature.num("value", 20 + static_cast<std::int64_t>(c.n % 15)).num("time", c.now);
+    JsonText humidity;
+    humidity.num("value", 40 + static_cast<std::int64_t>(c.n % 30)).num("time", c.now);
+    JsonText items;
+    items.raw("Temperature", temperature.done()).raw("Humidity", humidity.done());
+    return items.done();
+}
+
+std::string property_body(const Context& c) {
+    return JsonText()
+        .str("deviceType", "CustomCategory")
+        .str("iotId", c.iot_id)
+        .str("requestId", std::to_string(c.n))
+        .raw("checkFailedData", "{}")
+        .str("productKey", c.pk)
+        .num("gmtCreate", c.now)
+        .str("deviceName", c.dn)
+        .raw("items", items_json(c))
+        .done();
+}
+
+std::string event_body(const Context& c) {
+    JsonText value;
+    value.num("Level", static_cast<std::int64_t>(c.n % 3)).str("Code", "E" + std::to_string(40 + c.n % 10));
+    return JsonText()
+        .str("identifier", "Alarm")
+        .str("name", "Alarm")
+        .str("type", "alert")
+        .str("iotId", c.iot_id)
+        .str("requestId", std::to_string(c.n))
+        .str("productKey", c.pk)
+        .str("deviceName", c.dn)
+        .num("gmtCreate", c.now)
+        .raw("value", value.done())
+        .num("time", c.now)
+        .done();
+}
+
+std::string status_body(const Context& c, bool online, bool gateway) {
+    JsonText body;
+    if (gateway) body.str("protocol", "SL651");
+    body.str("status", online ? "online" : "offline")
+        .str("iotId", c.iot_id)
+        .str("productKey", c.pk)
+        .str("deviceName", c.dn)
+        .str("time", format_time(c.now, false))
+        .str("utcTime", format_time(c.now, true))
+        .str("lastTime", format_time(c.now - 1, false))
+        .str("utcLastTime", format_time(c.now - 1, true))
+        .str("clientIp", "192.0.2." + std::to_string(1 + c.n % 250));
+    if (!online) body.num("offlineReasonCode", 427);
+    return body.done();
+}
+
+std::string device_list(const Context& c) {
+    const std::string sub = "sub-" + std::to_string(c.n % 5 + 1);
+    return "[" + JsonText().str("iotId", iot_id_of(sub)).str("productKey", "a1SubProduct").str("deviceName", sub).done() + "]";
+}
+
+struct Made {
+    std::string topic;
+    std::string body;
+    bool json = true;
+    bool has_device = true;
+};
+
+std::string text_body(std::size_t n, std::size_t size) {
+    std::string line = "seq=" + std::to_string(n) + ";temp=21.5;hum=40;state=running;";
+    std::string out;
+    out.reserve(size);
+    while (out.size() < size) out += line;
+    out.resize(size);
+    return out;
+}
+
+std::string binary_body(std::size_t n, std::size_t size) {
+    // Starts with bytes that are never valid UTF-8, then a cheap deterministic stream.
+    std::string out;
+    out.reserve(size);
+    std::uint32_t x = static_cast<std::uint32_t>(n) * 2654435761U + 1U;
+    const char lead[] = {'\xff', '\xfe', '\xc0', '\x80'};
+    for (std::size_t i = 0; i < size; ++i) {
+        if (i < sizeof lead) {
+            out += lead[i];
+            continue;
+        }
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out += static_cast<char>(x & 0xFF);
+    }
+    return out;
+}
+
+Made make_body(TopicKind kind, const Context& c, std::size_t size) {
+    const std::string base = "/" + c.pk + "/" + c.dn;
+    switch (kind) {
+        case TopicKind::status_online: return {"/as/mqtt/status/" + c.pk + "/" + c.dn, status_body(c, true, false)};
+        case TopicKind::status_offline: return {"/as/mqtt/status/" + c.pk + "/" + c.dn, status_body(c, false, false)};
+        case TopicKind::property_post: return {base + "/thing/event/property/post", property_body(c)};
+        case TopicKind::event_post: return {base + "/thing/event/Alarm/post", event_body(c)};
+        case TopicKind::property_history: return {base + "/thing/event/property/history/post", property_body(c)};
+        case TopicKind::event_history: return {base + "/thing/event/Alarm/history/post", event_body(c)};
+        case TopicKind::property_batch: {
+            JsonText point;
+            point.num("value", 20 + static_cast<std::int64_t>(c.n % 15)).num("time", c.now);
+            JsonText items;
+            items.raw("Temperature", "[" + point.done() + "," + point.done() + "]");
+            return {base + "/thing/property/batch/post", JsonText()
+                                                              .str("deviceType", "CustomCategory")
+                                                              .str("iotId", c.iot_id)
+                                                              .str("requestId", std::to_string(c.n))
+                                                              .raw("checkFailedData", "{}")
+                                                              .str("productKey", c.pk)
+                                                              .num("gmtCreate", c.now)
+                                                              .str("deviceName", c.dn)
+                                                              .raw("items", items.done())
+                                                              .done()};
+        }
+        case TopicKind::event_batch: {
+            JsonText occurrence;
+            occurrence.raw("value", "{\"Level\":1}").num("time", c.now);
+            JsonText events;
+            events.raw("Alarm", "[" + occurrence.done() + "]");
+            return {base + "/thing/event/batch/post", JsonText()
+                                                           .str("iotId", c.iot_id)
+                                                           .str("requestId", std::to_string(c.n))
+                                                           .str("productKey", c.pk)
+                                                           .str("deviceName", c.dn)
+                                                           .num("gmtCreate", c.now)
+                                                           .raw("events", events.done())
+                                                           .done()};
+        }
+        case TopicKind::downlink_reply:
+            return {base + "/thing/downlink/reply/message", JsonText()
+                                                                 .num("gmtCreate", c.now)
+                                                                 .str("iotId", c.iot_id)
+                                                                 .str("productKey", c.pk)
+                                                                 .str("deviceName", c.dn)
+                                                                 .str("requestId", std::to_string(c.n))
+                                                                 .num("code", 200)
+                                                                 .str("message", "success")
+                                                                 .str("topic", "/sys/" + c.pk + "/" + c.dn + "/thing/service/property/set")
+                                                                 .raw("data", "{}")
+                                                                 .done()};
+        case TopicKind::lifecycle: {
+            static const char* const kActions[] = {"create", "enable", "disable", "delete"};
+            const char* action = kActions[c.n % 4];
+            JsonText body;
+            body.str("action", action).str("iotId", c.iot_id).str("productKey", c.pk).str("deviceName", c.dn);
+            if (c.n % 4 == 0) body.str("deviceSecret", "emulatedDeviceSecret" + std::to_string(c.n));
+            body.num("messageCreateTime", c.now);
+            return {base + "/thing/lifecycle", body.done()};
+        }
+        case TopicKind::topo_lifecycle:
+            return {base + "/thing/topo/lifecycle", JsonText()
+                                                         .str("action", c.n % 2 == 0 ? "add" : "remove")
+                                                         .str("gwIotId", c.iot_id)
+                                                         .str("gwProductKey", c.pk)
+                                                         .str("gwDeviceName", c.dn)
+                                                         .raw("devices", device_list(c))
+                                                         .num("messageCreateTime", c.now)
+                                                         .done()};
+        case TopicKind::list_found:
+            return {base + "/thing/list/found", JsonText()
+                                                     .str("gwIotId", c.iot_id)
+                                                     .str("gwProductKey", c.pk)
+                                                     .str("gwDeviceName", c.dn)
+                                                     .raw("devices", device_list(c))
+                                                     .done()};
+        case TopicKind::ota_upgrade:
+            return {base + "/ota/upgrade", JsonText()
+                                                .str("iotId", c.iot_id)
+                                                .str("productKey", c.pk)
+                                                .str("deviceName", c.dn)
+                                                .str("status", c.n % 5 == 0 ? "FAILED" : "SUCCEEDED")
+                                                .num("messageCreateTime", c.now)
+                                                .str("srcVersion", "1.0.0")
+                                                .str("destVersion", "1.1.0")
+                                                .str("desc", "upgrade finished")
+                                                .str("jobId", "wahVIzGkCMuAUE2gDERM02" + std::to_string(c.n % 100))
+                                                .str("taskId", "y3tOmCDNgpR8F9jnVEzC01" + std::to_string(c.n))
+                                                .done()};
+        case TopicKind::ota_progress:
+            return {base + "/ota/progress/post", JsonText()
+                                                      .str("iotId", c.iot_id)
+                                                      .str("productKey", c.pk)
+                                                      .str("deviceName", c.dn)
+                                                      .str("status", "IN_PROGRESS")
+                                                      .str("step", std::to_string(c.n % 100))
+                                                      .str("desc", "downloading")
+                                                      .str("srcVersion", "1.0.0")
+                                                      .str("destVersion", "1.1.0")
+                                                      .str("moduleName", "default")
+                                                      .num("messageCreateTime", c.now)
+                                                      .done()};
+        case TopicKind::ota_version:
+            return {base + "/ota/version/post", JsonText()
+                                                     .str("iotId", c.iot_id)
+                                                     .str("productKey", c.pk)
+                                                     .str("deviceName", c.dn)
+                                                     .str("moduleName", "default")
+                                                     .str("moduleVersion", "1.1." + std::to_string(c.n % 10))
+                                                     .num("messageCreateTime", c.now)
+                                                     .done()};
+        case TopicKind::ota_job_status: {
+            const std::string package_id = "pkg" + std::to_string(c.n % 7);
+            const std::string job_id = "job" + std::to_string(c.n % 11);
+            Made made{"/" + c.pk + "/" + package_id + "/" + job_id + "/ota/job/status", JsonText()
+                                                                                          .str("productKey", c.pk)
+                                                                                          .str("moduleName", "default")
+                                                                                          .str("packageId", package_id)
+                                                                                          .str("jobId", job_id)
+                                                                                          .str("status", "IN_PROGRESS")
+                                                                                          .num("messageCreateTime", c.now)
+                                                                                          .done()};
+            made.has_device = false;
+            return made;
+        }
+        case TopicKind::deviceinfo_update: {
+            JsonText tag;
+            tag.str("attrKey", "location").str("attrValue", "hall-" + std::to_string(c.n % 9));
+            return {base + "/thing/deviceinfo/update", JsonText()
+                                                            .str("iotId", c.iot_id)
+                                                            .str("productKey", c.pk)
+                                                            .str("deviceName", c.dn)
+                                                            .raw("value", "[" + tag.done() + "]")
+                                                            .num("messageCreateTime", c.now)
+                                                            .done()};
+        }
+        case TopicKind::custom_text: return {base + "/user/data", text_body(c.n, size), false};
+        case TopicKind::custom_binary: return {base + "/user/raw", binary_body(c.n, size), false};
+        case TopicKind::cloud_gateway:
+            return {"/sys/" + c.pk + "/" + c.dn + "/device/status/notify", status_body(c, c.n % 2 == 1, true)};
+        case TopicKind::garbage_topic: {
+            Made made{"garbage topic #" + std::to_string(c.n), text_body(c.n, size), false};
+            made.has_device = false;
+            return made;
+        }
+    }
+    throw std::logic_error("unknown topic kind");
+}
+
+// Grows a JSON object to exactly `size` bytes with a trailing "padding" member.
+void pad_json(std::string& body, std::size_t size) {
+    static constexpr std::string_view kMember = ",\"padding\":\"\"";
+    if (body.size() + kMember.size() > size || body.empty() || body.back() != '}') return;
+    const std::size_t fill = size - body.size() - kMember.size();
+    body.pop_back();
+    body += ",\"padding\":\"";
+    body.append(fill, 'x');
+    body += "\"}";
+}
+
+}  // namespace
+
+const std::vector<TopicKind>& all_topic_kinds() {
+    static const std::vector<TopicKind> kinds = [] {
+        std::vector<TopicKind> v;
+        for (const auto& k : kKindNames) v.push_back(k.kind);
+        return v;
+    }();
+    return kinds;
+}
+
+std::string_view to_string(TopicKind kind) {
+    for (const auto& k : kKindNames)
+        if (k.kind == kind) return k.name;
+    return "unknown";
+}
+
+std::optional<TopicKind> parse_topic_kind(std::string_view text) {
+    for (const auto& k : kKindNames)
+        if (text == k.name) return k.kind;
+    return std::nullopt;
+}
+
+std::optional<BodyEncoding> parse_body_encoding(std::string_view text) {
+    if (text == "data") return BodyEncoding::data;
+    if (text == "string") return BodyEncoding::string;
+    if (text == "value") return BodyEncoding::value;
+    if (text == "empty") return BodyEncoding::empty;
+    return std::nullopt;
+}
+
+std::optional<PropsMode> parse_props_mode(std::string_view text) {
+    if (text == "full") return PropsMode::full;
+    if (text == "none") return PropsMode::none;
+    if (text == "long_id") return PropsMode::long_id;
+    return std::nullopt;
+}
+
+std::string validate(const PublishSpec& spec) {
+    if (spec.group.empty()) return "group is required";
+    if (spec.count == 0) return "count must be at least 1";
+    if (spec.count > 100'000'000) return "count must be at most 100000000";
+    if (spec.dup > spec.count) return "dup must not exceed count";
+    if (spec.rate < 0) return "rate must not be negative";
+    if (spec.size > kMaxBodySize) return "size must be at most 10485760";
+    if (spec.devices == 0) return "devices must be at least 1";
+    if (spec.props == PropsMode::long_id) {
+        for (const char c : spec.id_prefix)
+            if (c < '0' || c > '9') return "props=long_id needs a numeric id_prefix (or none)";
+        if (spec.id_prefix.size() + std::to_string(spec.count).size() > 18) return "props=long_id: ids would overflow a long";
+    }
+    return {};
+}
+
+EmuMessage make_message(const PublishSpec& spec, std::size_t n, std::int64_t now_ms) {
+    const auto& kinds = all_topic_kinds();
+    const TopicKind kind = spec.kind ? *spec.kind : kinds[(n - 1) % kinds.size()];
+    Context ctx;
+    ctx.n = n;
+    ctx.dn = "device-" + std::to_string((n - 1) % spec.devices + 1);
+    ctx.iot_id = iot_id_of(ctx.dn);
+    ctx.now = now_ms;
+    Made made = make_body(kind, ctx, spec.size);
+    if (made.json) pad_json(made.body, spec.size);
+
+    EmuMessage msg;
+    msg.kind = kind;
+    msg.topic = std::move(made.topic);
+    msg.message_id = spec.id_prefix + std::to_string(n);
+    if (spec.props == PropsMode::long_id) msg.numeric_id = std::stoll(msg.message_id);
+    msg.generate_time_ms = now_ms;
+    msg.encoding = spec.encoding;
+    msg.props = spec.props;
+    msg.body = spec.encoding == BodyEncoding::empty ? std::string() : std::move(made.body);
+    if (kind != TopicKind::garbage_topic) msg.product_key = ctx.pk;
+    if (made.has_device) msg.device_name = ctx.dn;
+    return msg;
+}
+
+Publication::Publication(PublishSpec spec) : spec_(std::move(spec)) {
+    const auto problem = validate(spec_);
+    if (!problem.empty()) throw std::invalid_argument(problem);
+}
+
+std::shared_ptr<const EmuMessage> Publication::make(std::size_t index, std::int64_t now_ms) const {
+    const std::size_t n = index < spec_.count ? index + 1 : index - spec_.count + 1;
+    return std::make_shared<const EmuMessage>(make_message(spec_, n, now_ms));
+}
+
+}  // namespace iot::emu

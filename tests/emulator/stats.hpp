@@ -1,0 +1,55 @@
+// What the emulator reports about itself (the console's consumer-group status,
+// PROTOCOL.md §9.6): per group counts, gauges and per client id facts.
+// Plain values: a snapshot copied out under the emulator's stats mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "group_queue.hpp"
+#include "json.hpp"
+
+namespace iot::emu {
+
+struct ClientStats {
+    std::int64_t last_timestamp = 0;     // newest signed timestamp this client id used (any group)
+    std::uint64_t attempts = 0;          // SASL attempts naming this group
+    std::uint64_t connections_total = 0; // admitted connections to this group
+    std::uint64_t stale_timestamps = 0;  // attempts whose timestamp was not newer than the previous one
+};
+
+struct GroupStats {
+    QueueCounters queue;
+    std::uint64_t connections = 0;  // open (admitted) now
+    std::uint64_t connections_total = 0;
+    std::uint64_t links = 0;  // receiver links attached now
+    std::uint64_t auth_ok = 0;
+    std::uint64_t auth_failures = 0;
+    std::uint64_t refused_attempts = 0;  // authenticated but refused: rate limit, client cap, heartbeat
+    std::uint64_t stale_timestamps = 0;
+    std::map<int, std::uint64_t> codes;  // log code -> count
+    std::map<std::string, ClientStats> clients;
+};
+
+struct ClientInfo {
+    std::uint64_t id = 0;
+    std::string group;
+    std::string client_id;
+    std::string remote;  // ip:port
+    std::int64_t online_since_ms = 0;
+    bool link = false;
+};
+
+struct StatsSnapshot {
+    std::map<std::string, GroupStats> groups;
+    std::uint64_t auth_failures_unparsed = 0;  // user names naming no consumer group
+    std::uint64_t unauthenticated_opens = 0;   // AMQP without SASL, refused at Open
+
+    [[nodiscard]] Json to_json() const;
+};
+
+[[nodiscard]] Json to_json(const std::vector<ClientInfo>& clients);
+
+}  // namespace iot::emu
