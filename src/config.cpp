@@ -19,8 +19,8 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <system_error>
@@ -41,7 +41,9 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-bool contains(const KeySet& keys, std::string_view key) { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
+bool contains(const KeySet& keys, std::string_view key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
@@ -263,7 +265,8 @@ using Hint = std::string (*)(std::string_view key);
 
 std::string unknown_key_reason(std::string_view key, const KeySet& known, Hint hint) {
     std::string advice = hint != nullptr ? hint(key) : std::string();
-    if (advice.empty() && key == "<<") advice = "YAML merge keys are not supported; put shared settings under defaults:";
+    if (advice.empty() && key == "<<")
+        advice = "YAML merge keys are not supported; put shared settings under defaults:";
     if (advice.empty()) {
         std::size_t best = 3;  // suggest only close misspellings
         for (std::string_view candidate : known) {
@@ -313,8 +316,8 @@ private:
         if (!contains(known, key.Scalar())) {
             log.add(where_of(key, path), unknown_key_reason(key.Scalar(), known, hint));
         } else if (const Entry* first = find(key.Scalar())) {
-            log.add(where_of(key, path), "set twice (first on line " + std::to_string(first->key.Mark().line + 1) +
-                                             "); delete one of them");
+            log.add(where_of(key, path),
+                    "set twice (first on line " + std::to_string(first->key.Mark().line + 1) + "); delete one of them");
         } else {
             entries_.push_back({key, value, std::move(path)});
         }
@@ -505,8 +508,8 @@ std::optional<MapReader> get_map(const MapReader& parent, std::string_view key, 
     const MapReader::Entry* entry = parent.find(key);
     if (entry == nullptr) return std::nullopt;
     if (!entry->value.IsMap() && !entry->value.IsNull()) {
-        log.add(value_where(*entry), "expected a map of settings (indented key: value lines), got " +
-                                         describe(entry->value));
+        log.add(value_where(*entry),
+                "expected a map of settings (indented key: value lines), got " + describe(entry->value));
         return std::nullopt;
     }
     return MapReader(entry->value, entry->path, known, log, hint);
@@ -536,8 +539,9 @@ std::string group_name_problem(std::string_view name) {
     if (name.size() > 64)
         return quoted(name) + " is " + std::to_string(name.size()) + " characters long; at most 64 are allowed";
     if (!std::all_of(name.begin(), name.end(), is_name_char))
-        return quoted(name) + " may contain only letters, digits, '_', '.' and '-' (it appears in logs, journal "
-                              "fields and client ids)";
+        return quoted(name) +
+               " may contain only letters, digits, '_', '.' and '-' (it appears in logs, journal "
+               "fields and client ids)";
     return {};
 }
 
@@ -622,7 +626,8 @@ std::string parse_authority(std::string_view rest, Endpoint& out) {
             return "an IPv6 address must be written in brackets, e.g. amqps://[::1]:5671";
         host = rest.substr(0, colon);
         if (colon != std::string_view::npos) port = rest.substr(colon + 1);
-        if (host.empty()) return "has no host name; expected amqps://host[:port], e.g. " + std::string(kEndpointExample);
+        if (host.empty())
+            return "has no host name; expected amqps://host[:port], e.g. " + std::string(kEndpointExample);
         if (!std::all_of(host.begin(), host.end(), is_host_char))
             return "the host name " + quoted(host) + " contains characters a host name cannot have";
     }
@@ -657,10 +662,22 @@ Field<Endpoint> get_endpoint(const MapReader& map, ErrorLog& log) {
 
 // ---- the per-group settings of one map ---------------------------------------
 
-const KeySet kPerGroupKeys{"endpoint",    "access_key_id", "access_key_secret", "access_key_secret_file",
-                           "access_key_secret_credential", "auth_mode", "security_token_file", "sign_method",
-                           "iot_instance_id", "client_id",  "connections", "heartbeat", "credit", "reconnect",
-                           "tls",         "dedup_window"};
+const KeySet kPerGroupKeys{"endpoint",
+                           "access_key_id",
+                           "access_key_secret",
+                           "access_key_secret_file",
+                           "access_key_secret_credential",
+                           "auth_mode",
+                           "security_token_file",
+                           "sign_method",
+                           "iot_instance_id",
+                           "client_id",
+                           "connections",
+                           "heartbeat",
+                           "credit",
+                           "reconnect",
+                           "tls",
+                           "dedup_window"};
 const KeySet kGroupOnlyKeys{"name", "consumer_group_id"};
 const KeySet kSecretKeys{"access_key_secret", "access_key_secret_file", "access_key_secret_credential"};
 const KeySet kReconnectKeys{"initial_delay", "max_delay", "multiplier", "jitter"};
@@ -768,7 +785,8 @@ Field<SecretSetting> credential_secret(const MapReader& map, Context& ctx) {
         return rejected<SecretSetting>(
             ctx.log, name.where,
             "$CREDENTIALS_DIRECTORY is not set, so there is no credential to read: start the daemon from its "
-            "systemd unit with LoadCredential=" + name.value + ":/path/to/secret, or use access_key_secret_file");
+            "systemd unit with LoadCredential=" +
+                name.value + ":/path/to/secret, or use access_key_secret_file");
     return secret_from(SecretSource::credential, name.value, directory + "/" + name.value, name.where, ctx);
 }
 
@@ -780,10 +798,11 @@ Field<SecretSetting> conflicting_secrets(std::vector<const MapReader::Entry*> gi
     });
     const MapReader::Entry& first = *given.front();
     for (std::size_t i = 1; i < given.size(); ++i)
-        ctx.log.add(where_of(given[i]->key, given[i]->path),
-                    "only one AccessKey secret source is allowed, and " + first.key.Scalar() + " is already set on line " +
-                        std::to_string(first.key.Mark().line + 1) +
-                        "; keep just one of access_key_secret_file, access_key_secret_credential and access_key_secret");
+        ctx.log.add(
+            where_of(given[i]->key, given[i]->path),
+            "only one AccessKey secret source is allowed, and " + first.key.Scalar() + " is already set on line " +
+                std::to_string(first.key.Mark().line + 1) +
+                "; keep just one of access_key_secret_file, access_key_secret_credential and access_key_secret");
     return invalid_field<SecretSetting>(map.where());
 }
 
@@ -896,21 +915,26 @@ void check_required(const GroupLayer& own, const GroupLayer& inherited, ErrorLog
         log.add(with_path(own.where, own.where.path + "." + std::string(key)), "missing: " + why);
     };
     if (own.name.absent())
-        missing("name", "every consumer group needs a name (letters, digits, '_', '.' and '-', at most 64), "
-                        "used in logs and client ids");
+        missing("name",
+                "every consumer group needs a name (letters, digits, '_', '.' and '-', at most 64), "
+                "used in logs and client ids");
     if (own.consumer_group_id.absent())
-        missing("consumer_group_id", "copy the consumer group ID from the IoT Platform console (Message "
-                                     "Forwarding > Server-side Subscription > Consumer Groups)");
+        missing("consumer_group_id",
+                "copy the consumer group ID from the IoT Platform console (Message "
+                "Forwarding > Server-side Subscription > Consumer Groups)");
     if (pick(own.endpoint, inherited.endpoint).absent())
-        missing("endpoint", "set it here or under defaults: the AMQP endpoint from the IoT Platform console "
-                            "(instance details > View Development Configurations), e.g. " +
-                                std::string(kEndpointExample));
+        missing("endpoint",
+                "set it here or under defaults: the AMQP endpoint from the IoT Platform console "
+                "(instance details > View Development Configurations), e.g. " +
+                    std::string(kEndpointExample));
     if (pick(own.access_key_id, inherited.access_key_id).absent())
-        missing("access_key_id", "set it here or under defaults: the AccessKey ID of a RAM user allowed to "
-                                 "subscribe (iot:sub)");
+        missing("access_key_id",
+                "set it here or under defaults: the AccessKey ID of a RAM user allowed to "
+                "subscribe (iot:sub)");
     if (pick(own.secret, inherited.secret).absent())
-        log.add(own.where, "no AccessKey secret: set access_key_secret_file (recommended), "
-                           "access_key_secret_credential or access_key_secret, here or under defaults");
+        log.add(own.where,
+                "no AccessKey secret: set access_key_secret_file (recommended), "
+                "access_key_secret_credential or access_key_secret, here or under defaults");
 }
 
 // Names the group when a value written under defaults: is wrong only together
@@ -919,15 +943,15 @@ std::string for_group(const Where& reported, bool group_involved, const std::str
     return in_defaults(reported) && group_involved ? " (consumer group " + label + ")" : std::string();
 }
 
-void check_security_token(const GroupLayer& own, const GroupLayer& inherited, const std::string& label,
-                          ErrorLog& log) {
+void check_security_token(const GroupLayer& own, const GroupLayer& inherited, const std::string& label, ErrorLog& log) {
     const Field<AuthMode>& mode = pick(own.auth_mode, inherited.auth_mode);
     if (!mode.valid() || mode.value != AuthMode::ststoken) return;
     const Field<std::string>& token = pick(own.security_token_file, inherited.security_token_file);
     if (token.invalid() || (token.valid() && !token.value.empty())) return;
-    log.add(mode.where, "auth_mode ststoken needs security_token_file: the file holding the STS security token, "
-                        "re-read before every connection" +
-                            for_group(mode.where, !own.security_token_file.absent(), label));
+    log.add(mode.where,
+            "auth_mode ststoken needs security_token_file: the file holding the STS security token, "
+            "re-read before every connection" +
+                for_group(mode.where, !own.security_token_file.absent(), label));
 }
 
 void check_backoff(const GroupLayer& own, const GroupLayer& inherited, const std::string& label, ErrorLog& log) {
@@ -973,8 +997,7 @@ GroupDraft build_group(const GroupLayer& own, const GroupLayer& inherited, Error
     merge_auth(draft.config, own, inherited);
     merge_connection(draft.config, own, inherited);
     const Field<std::string>& client_id = pick(own.client_id, inherited.client_id);
-    draft.client_id_where =
-        client_id.absent() ? with_path(own.where, own.where.path + ".client_id") : client_id.where;
+    draft.client_id_where = client_id.absent() ? with_path(own.where, own.where.path + ".client_id") : client_id.where;
     draft.ids_checkable =
         draft.named && !client_id.invalid() && !pick(own.connections, inherited.connections).invalid();
     return draft;
@@ -996,8 +1019,8 @@ std::vector<GroupDraft> read_groups(const MapReader& top, const GroupLayer& defa
         return {};
     }
     if (!list.IsSequence()) {
-        ctx.log.add(value_where(*entry), "expected a list of consumer groups (items starting with \"- name:\"), got " +
-                                             describe(list));
+        ctx.log.add(value_where(*entry),
+                    "expected a list of consumer groups (items starting with \"- name:\"), got " + describe(list));
         return {};
     }
     std::vector<GroupDraft> drafts;
@@ -1061,8 +1084,9 @@ std::string client_id_problem(const std::string& id) {
         return "the client id \"" + id + "\" is " + std::to_string(id.size()) +
                " characters long; the cloud allows at most 64 (shorten client_id, the group name or the host name)";
     if (id.find_first_of("|,=") != std::string::npos)
-        return "the client id \"" + id + "\" contains '|', ',' or '=', which the cloud's user name cannot carry "
-                                         "(check the host name used for %H)";
+        return "the client id \"" + id +
+               "\" contains '|', ',' or '=', which the cloud's user name cannot carry "
+               "(check the host name used for %H)";
     return {};
 }
 

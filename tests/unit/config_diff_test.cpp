@@ -159,9 +159,11 @@ TEST(DiffConfigs, FixingTheSecretFileOnDiskMakesTheGroupChanged) {
     test::write_file(dir / "secret", "wrong-secret\n");
     test::write_file(dir / "iot-amqpd.yaml",
                      "defaults:\n  endpoint: amqps://127.0.0.1\n  access_key_id: LTAI5tTestKeyId\n"
-                     "  access_key_secret_file: " + (dir / "secret").string() + "\n"
-                     "consumer_groups:\n  - name: a\n    consumer_group_id: CG-A\n"
-                     "  - name: b\n    consumer_group_id: CG-B\n    access_key_secret: inline-secret\n");
+                     "  access_key_secret_file: " +
+                         (dir / "secret").string() +
+                         "\n"
+                         "consumer_groups:\n  - name: a\n    consumer_group_id: CG-A\n"
+                         "  - name: b\n    consumer_group_id: CG-B\n    access_key_secret: inline-secret\n");
     const LoadEnvironment env{"gw1", ""};
     const LoadResult before = load_config((dir / "iot-amqpd.yaml").string(), env);
     ASSERT_TRUE(before.ok());

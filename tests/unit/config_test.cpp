@@ -212,10 +212,11 @@ TEST_F(ConfigLoad, GroupsInheritingTheDefaultSecretShareOneCopy) {
 }
 
 TEST_F(ConfigLoad, AGroupsSecretSourceReplacesTheDefaultOne) {
-    const auto config = load_ok(kMinimal + "  - name: b\n    consumer_group_id: CG-B\n"
-                                           "    access_key_secret: inline-secret-value\n"
-                                           "  - name: c\n    consumer_group_id: CG-C\n"
-                                           "    access_key_secret_file: {dir}/other-secret\n");
+    const auto config = load_ok(kMinimal +
+                                "  - name: b\n    consumer_group_id: CG-B\n"
+                                "    access_key_secret: inline-secret-value\n"
+                                "  - name: c\n    consumer_group_id: CG-C\n"
+                                "    access_key_secret_file: {dir}/other-secret\n");
     ASSERT_NE(config, nullptr);
     ASSERT_EQ(config->groups.size(), 3U);
     EXPECT_EQ(config->groups[1].secret_source, SecretSource::inline_value);
@@ -249,8 +250,9 @@ TEST_F(ConfigLoad, ClientIdPlaceholdersAndPerConnectionSuffixes) {
 }
 
 TEST_F(ConfigLoad, ClientIdsOfManyConnectionsAreAllDistinct) {
-    const auto config = load_ok(kMinimal + "    connections: 64\n  - name: b\n    consumer_group_id: CG-B\n"
-                                           "    connections: 64\n");
+    const auto config = load_ok(kMinimal +
+                                "    connections: 64\n  - name: b\n    consumer_group_id: CG-B\n"
+                                "    connections: 64\n");
     ASSERT_NE(config, nullptr);
     std::set<std::string> ids;
     for (const GroupConfig& group : config->groups) ids.insert(group.client_ids.begin(), group.client_ids.end());
@@ -259,13 +261,15 @@ TEST_F(ConfigLoad, ClientIdsOfManyConnectionsAreAllDistinct) {
 }
 
 TEST_F(ConfigLoad, ClientIdCollisionFromConnectionSuffixNamesBothGroups) {
-    const LoadResult result = load(kMinimal + "    client_id: x\n    connections: 2\n"
-                                              "  - name: b\n    consumer_group_id: CG-B\n    client_id: x-2\n");
+    const LoadResult result = load(kMinimal +
+                                   "    client_id: x\n    connections: 2\n"
+                                   "  - name: b\n    consumer_group_id: CG-B\n    client_id: x-2\n");
     ASSERT_EQ(result.errors.size(), 1U) << messages_of(result);
     EXPECT_EQ(result.errors[0].to_string(),
-              file_.string() + ":12:16: consumer_groups[1].client_id: consumer group \"b\" would use client id "
-                               "\"x-2\", which consumer group \"a\" already uses; every connection needs its own "
-                               "client id (put %g in client_id)");
+              file_.string() +
+                  ":12:16: consumer_groups[1].client_id: consumer group \"b\" would use client id "
+                  "\"x-2\", which consumer group \"a\" already uses; every connection needs its own "
+                  "client id (put %g in client_id)");
 }
 
 TEST_F(ConfigLoad, ClientIdFromABadHostNameIsRefused) {
@@ -273,8 +277,9 @@ TEST_F(ConfigLoad, ClientIdFromABadHostNameIsRefused) {
     const LoadResult result = load(kMinimal);
     ASSERT_EQ(result.errors.size(), 1U) << messages_of(result);
     EXPECT_EQ(result.errors[0].to_string(),
-              file_.string() + ":6:5: consumer_groups[0].client_id: the client id \"gw|1-a\" contains '|', ',' or "
-                               "'=', which the cloud's user name cannot carry (check the host name used for %H)");
+              file_.string() +
+                  ":6:5: consumer_groups[0].client_id: the client id \"gw|1-a\" contains '|', ',' or "
+                  "'=', which the cloud's user name cannot carry (check the host name used for %H)");
 }
 
 TEST_F(ConfigLoad, ClientIdThatComesOutEmptyIsRefused) {
@@ -294,30 +299,31 @@ TEST_F(ConfigLoad, ClientIdOfExactlySixtyFourCharactersIsAccepted) {
 // ---- files, permissions, secrets -----------------------------------------------
 
 TEST_F(ConfigLoad, InlineSecretInAWorldReadableFileWarnsButLoads) {
-    const std::string yaml = replace_all(kMinimal, "access_key_secret_file: {dir}/secret",
-                                         "access_key_secret: S3cr3t-Zebra-Quokka-4711");
-    const LoadResult result = load(yaml, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                                             fs::perms::others_read);
+    const std::string yaml =
+        replace_all(kMinimal, "access_key_secret_file: {dir}/secret", "access_key_secret: S3cr3t-Zebra-Quokka-4711");
+    const LoadResult result =
+        load(yaml, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
     EXPECT_TRUE(result.ok()) << messages_of(result);
     ASSERT_EQ(result.warnings.size(), 1U);
-    EXPECT_EQ(result.warnings[0],
-              file_.string() + " holds an inline access_key_secret and every user on this machine can read it "
-                               "(mode 0644): run chmod 0640 " + file_.string() +
-                  " (owner root, group iot-amqpd), or move the secret into access_key_secret_file");
+    EXPECT_EQ(result.warnings[0], file_.string() +
+                                      " holds an inline access_key_secret and every user on this machine can read it "
+                                      "(mode 0644): run chmod 0640 " +
+                                      file_.string() +
+                                      " (owner root, group iot-amqpd), or move the secret into access_key_secret_file");
     EXPECT_EQ(result.warnings[0].find(kSecret), std::string::npos);
 }
 
 TEST_F(ConfigLoad, InlineSecretInAPrivateFileDoesNotWarn) {
-    const std::string yaml = replace_all(kMinimal, "access_key_secret_file: {dir}/secret",
-                                         "access_key_secret: S3cr3t-Zebra-Quokka-4711");
+    const std::string yaml =
+        replace_all(kMinimal, "access_key_secret_file: {dir}/secret", "access_key_secret: S3cr3t-Zebra-Quokka-4711");
     const LoadResult result = load(yaml, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
     EXPECT_TRUE(result.ok()) << messages_of(result);
     EXPECT_TRUE(result.warnings.empty());
 }
 
 TEST_F(ConfigLoad, WorldReadableFileWithoutInlineSecretDoesNotWarn) {
-    const LoadResult result = load(kMinimal, fs::perms::owner_read | fs::perms::owner_write |
-                                                 fs::perms::group_read | fs::perms::others_read);
+    const LoadResult result =
+        load(kMinimal, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
     EXPECT_TRUE(result.ok()) << messages_of(result);
     EXPECT_TRUE(result.warnings.empty());
 }
@@ -375,13 +381,40 @@ TEST_F(ConfigLoad, ShippedExampleLoadsOnceItsSecretFileExists) {
 TEST(ShippedExample, DocumentsEveryKey) {
     const auto example = test::read_file(fs::path(IOT_SOURCE_DIR) / "etc" / "iot-amqpd.yaml");
     ASSERT_TRUE(example.has_value());
-    for (const char* key :
-         {"defaults:", "consumer_groups:", "output:", "metrics:", "log:", "endpoint:", "access_key_id:",
-          "access_key_secret:", "access_key_secret_file:", "access_key_secret_credential:", "auth_mode:",
-          "security_token_file:", "sign_method:", "iot_instance_id:", "client_id:", "connections:", "heartbeat:",
-          "credit:", "reconnect:", "initial_delay:", "max_delay:", "multiplier:", "jitter:", "tls:", "ca_file:",
-          "verify_hostname:", "dedup_window:", "name:", "consumer_group_id:", "type:", "syslog_identifier:",
-          "textfile:", "interval:", "level:"})
+    for (const char* key : {"defaults:",
+                            "consumer_groups:",
+                            "output:",
+                            "metrics:",
+                            "log:",
+                            "endpoint:",
+                            "access_key_id:",
+                            "access_key_secret:",
+                            "access_key_secret_file:",
+                            "access_key_secret_credential:",
+                            "auth_mode:",
+                            "security_token_file:",
+                            "sign_method:",
+                            "iot_instance_id:",
+                            "client_id:",
+                            "connections:",
+                            "heartbeat:",
+                            "credit:",
+                            "reconnect:",
+                            "initial_delay:",
+                            "max_delay:",
+                            "multiplier:",
+                            "jitter:",
+                            "tls:",
+                            "ca_file:",
+                            "verify_hostname:",
+                            "dedup_window:",
+                            "name:",
+                            "consumer_group_id:",
+                            "type:",
+                            "syslog_identifier:",
+                            "textfile:",
+                            "interval:",
+                            "level:"})
         EXPECT_NE(example->find(key), std::string::npos) << key;
 }
 
@@ -422,9 +455,9 @@ TEST(LogLevelNames, RoundTripAndIgnoreCase) {
 }
 
 TEST(ConfigErrorText, OmitsWhatIsUnknown) {
-    EXPECT_EQ((ConfigError{"/etc/x.yaml", 14, 5, "consumer_groups[1].heartbeat", "10s is below the minimum 30s"}
-                   .to_string()),
-              "/etc/x.yaml:14:5: consumer_groups[1].heartbeat: 10s is below the minimum 30s");
+    EXPECT_EQ(
+        (ConfigError{"/etc/x.yaml", 14, 5, "consumer_groups[1].heartbeat", "10s is below the minimum 30s"}.to_string()),
+        "/etc/x.yaml:14:5: consumer_groups[1].heartbeat: 10s is below the minimum 30s");
     EXPECT_EQ((ConfigError{"/etc/x.yaml", 3, 1, "", "YAML syntax error: illegal map value"}.to_string()),
               "/etc/x.yaml:3:1: YAML syntax error: illegal map value");
     EXPECT_EQ((ConfigError{"/etc/x.yaml", 0, 0, "", "cannot read the config file: Permission denied"}.to_string()),
