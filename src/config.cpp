@@ -161,9 +161,10 @@ private:
 // ---- files -------------------------------------------------------------------
 
 // An open file descriptor, closed on scope exit; remembers why open() failed.
+// O_NONBLOCK: a FIFO named by mistake must not hang start-up or reload.
 class FileHandle {
 public:
-    explicit FileHandle(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    explicit FileHandle(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)) {
         if (fd_ < 0) {
             error_ = errno;
             return;
