@@ -13,6 +13,9 @@ Diagnosis diagnose(std::string_view name, std::string_view description) {
                 "check access_key_id and its secret, consumer_group_id, iot_instance_id (required for new public "
                 "and Enterprise instances), that the RAM user has the iot:sub permission, and the clock (the "
                 "signature carries a timestamp)"};
+    // A peer that vanished mid-stream shows up as an SSL read error; it is a lost connection, not a TLS problem.
+    if (contains(description, "unexpected eof") || contains(description, "reset by peer"))
+        return {FailureKind::other, "the connection was lost; the daemon reconnects with backoff"};
     if (contains(description, "SSL") || contains(description, "certificate") || contains(description, "TLS"))
         return {FailureKind::tls,
                 "check the endpoint host name, tls.ca_file (empty = system trust store) and the system clock"};

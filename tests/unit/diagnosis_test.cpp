@@ -16,6 +16,10 @@ TEST(Diagnosis, NamesTheLikelyCauseOfEachFailure) {
     EXPECT_EQ(diagnose("amqp:connection:forced", "").kind, FailureKind::server_closed);
     EXPECT_EQ(diagnose("amqp:invalid-field", "idle time-out out of range").kind, FailureKind::refused);
     EXPECT_EQ(diagnose("amqp:connection:lost", "").kind, FailureKind::other);
+    EXPECT_EQ(diagnose("amqp:connection:framing-error",
+                       "SSL Failure: error:0A000126:SSL routines::unexpected eof while reading")
+                  .kind,
+              FailureKind::other);
 }
 
 }  // namespace
