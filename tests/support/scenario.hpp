@@ -49,6 +49,11 @@ struct GroupCounters {
     std::map<std::string, std::int64_t> client_connections_total;  // client id -> admitted connections
     std::map<std::string, std::int64_t> client_stale_timestamps;
 
+    // Admitted connections of one client id (0 when it never connected).
+    [[nodiscard]] std::int64_t connections_of(const std::string& client_id) const {
+        const auto found = client_connections_total.find(client_id);
+        return found == client_connections_total.end() ? 0 : found->second;
+    }
     [[nodiscard]] std::string summary() const;
 };
 
