@@ -330,8 +330,9 @@ private:
             opts.ssl_server_options(*impl_.ssl_options_)
                 .sasl_enabled(true)
                 .sasl_allowed_mechs("PLAIN")
-                // Before the Open this closes a silent client (the cloud's 15 s
-                // authentication deadline); after it the client's own value applies.
+                // Between authentication and the Open this closes a silent client
+                // (the cloud's 15 s deadline); after the Open the client's own value
+                // applies. proton does not tick during TLS and SASL.
                 .idle_timeout(proton::duration(impl_.options_.sasl_deadline.count()));
             return opts;
         }

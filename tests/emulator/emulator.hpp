@@ -30,7 +30,9 @@ struct EmulatorOptions {
     AuthPolicy auth;  // strict mode and skew window
     std::chrono::milliseconds ack_timeout{30000};
     std::chrono::milliseconds link_deadline{15000};     // Open -> receiver attached
-    std::chrono::milliseconds sasl_deadline{15000};     // silence allowed before the Open
+    // Silence allowed after authentication until the Open. proton's idle timer runs
+    // only in its AMQP layer, so a socket silent during TLS or SASL is not closed.
+    std::chrono::milliseconds sasl_deadline{15000};
     std::chrono::milliseconds redelivery_delay{0};      // released / timed-out message waits this long
     std::uint32_t min_idle_timeout_ms = 30000;
     std::uint32_t max_idle_timeout_ms = 300000;

@@ -343,15 +343,21 @@ Made make_body(TopicKind kind, const Context& c, std::size_t size) {
     throw std::logic_error("unknown topic kind");
 }
 
-// Grows a JSON object to exactly `size` bytes with a trailing "padding" member.
+// Grows a JSON object to exactly `size` bytes: a trailing "padding" member, or
+// spaces before the closing brace when the gap is too small for one.
 void pad_json(std::string& body, std::size_t size) {
     static constexpr std::string_view kMember = ",\"padding\":\"\"";
-    if (body.size() + kMember.size() > size || body.empty() || body.back() != '}') return;
-    const std::size_t fill = size - body.size() - kMember.size();
+    if (body.size() >= size || body.empty() || body.back() != '}') return;
     body.pop_back();
-    body += ",\"padding\":\"";
-    body.append(fill, 'x');
-    body += "\"}";
+    const std::size_t gap = size - body.size() - 1;
+    if (gap >= kMember.size()) {
+        body += ",\"padding\":\"";
+        body.append(gap - kMember.size(), 'x');
+        body += '"';
+    } else {
+        body.append(gap, ' ');
+    }
+    body += '}';
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ public:
     void on_connection_open(proton::connection& c) override {
         server_idle_ = c.idle_timeout();
         opened_ = true;
+        if (!options_.attach) return;
         receiver_ = c.open_receiver("", proton::receiver_options().credit_window(0).auto_accept(false));
         if (options_.extra_receiver) c.open_receiver("second", proton::receiver_options().credit_window(0));
         if (options_.sender_link) c.open_sender("upstream");

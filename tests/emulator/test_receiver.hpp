@@ -27,6 +27,7 @@ struct ReceiverOptions {
     std::uint32_t idle_timeout_ms = 120000;  // proton's setting: it advertises half
     int credit = 100;
     Disposition disposition = Disposition::accept;
+    bool attach = true;           // false: open the connection but no link (link deadline)
     bool extra_receiver = false;  // attach a second receiver link (must be refused)
     bool sender_link = false;     // attach a sender link (must be refused)
 };
