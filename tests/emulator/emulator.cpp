@@ -564,7 +564,10 @@ private:
             --stats_.groups[state->group].connections;
             clients_.erase(state->id);
         }
-        log_->write("disconnected", code::none, describe(*state));
+        std::string why;
+        if (state->connection && state->connection.error()) why = " " + field("client_condition", state->connection.error().what());
+        if (t.error()) why += " " + field("transport_condition", t.error().what());
+        log_->write("disconnected", code::none, describe(*state) + why);
         conns_.erase(state->key);
     }
 
