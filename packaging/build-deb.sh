@@ -17,8 +17,8 @@ changes="$parent/iot-amqpd_${version}_${arch}.changes"
 deb="iot-amqpd_${version}_${arch}.deb"
 
 rm -f "$changes"
-# -J: as many parallel jobs as processors, unless DEB_BUILD_OPTIONS says otherwise.
-dpkg-buildpackage -us -uc -b -J "$@"
+# -jauto: one make job per online processor.
+dpkg-buildpackage -us -uc -b -jauto "$@"
 
 # Move exactly what the .changes file lists (the .deb, its -dbgsym package and
 # the .buildinfo), then the .changes itself, so nothing stale is picked up.

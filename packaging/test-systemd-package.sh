@@ -145,15 +145,21 @@ boot_container() {
     timing boot "$t0"
 }
 
+nspawn_gone() { ! kill -0 "$nspawn_pid" 2>/dev/null; }
+# Asks politely first; a container whose PID 1 is killed takes its whole PID
+# namespace with it, and then systemd-nspawn exits too.
 shutdown_container() {
     [ -n "$nspawn_pid" ] || return 0
-    if kill -0 "$nspawn_pid" 2>/dev/null; then
+    if ! nspawn_gone; then
         [ -n "$leader" ] && ct systemctl poweroff >/dev/null 2>&1
-        local deadline=$((SECONDS + 30))
-        while kill -0 "$nspawn_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-        if kill -0 "$nspawn_pid" 2>/dev/null; then
-            log "container did not power off in 30 s: killing systemd-nspawn"
-            kill -KILL "$nspawn_pid" 2>/dev/null
+        if ! wait_until 20 nspawn_gone; then
+            log "container did not power off in 20 s: SIGTERM to systemd-nspawn"
+            kill -TERM "$nspawn_pid" 2>/dev/null
+        fi
+        if ! wait_until 10 nspawn_gone; then
+            log "container still up: SIGKILL to its PID 1"
+            [ -n "$leader" ] && kill -KILL "$leader" 2>/dev/null
+            wait_until 10 nspawn_gone || kill -KILL "$nspawn_pid" 2>/dev/null
         fi
     fi
     wait "$nspawn_pid" 2>/dev/null
@@ -176,6 +182,7 @@ access_key_secret=package-test-secret-not-real
 instance_id=iot-pkgtest
 group_id_a=CG_PKG_A
 group_id_b=CG_PKG_B
+test_ca=/usr/local/share/iot-amqpd-test/ca.pem
 
 write_config() {  # write_config GROUPS_YAML: rewrites the config in place (mode kept)
     ct sh -c 'cat > /etc/iot-amqpd/iot-amqpd.yaml' <<EOF
@@ -184,7 +191,7 @@ defaults:
   access_key_id: $access_key_id
   access_key_secret_file: /etc/iot-amqpd/access-key-secret
   iot_instance_id: $instance_id
-  tls: { ca_file: /etc/iot-amqpd/test-ca.pem, verify_hostname: true }
+  tls: { ca_file: $test_ca, verify_hostname: true }
   reconnect: { initial_delay: 200ms, max_delay: 2s }
 consumer_groups:
 $1
@@ -215,8 +222,22 @@ exactly_once() {  # exactly_once GROUP PREFIX COUNT
     log "  $1 $2*: $entries entries, $distinct distinct ids, $3 published"
     [ "$entries" -eq "$3" ] && [ "$distinct" -eq "$3" ]
 }
+group_id_of() { case $1 in group-a) echo "$group_id_a" ;; group-b) echo "$group_id_b" ;; esac; }
+emu_summary() {  # the emulator's view of a group, for a failure message
+    emu stats | python3 -c 'import json, sys
+g = json.load(sys.stdin)["groups"][sys.argv[1]]
+print(" ".join(f"{k}={g[k]}" for k in ("published", "delivered", "accepted", "in_flight", "queued",
+                                        "redelivered", "connections", "links")))' "$1"
+}
 delivered_once() {  # delivered_once GROUP PREFIX COUNT SECONDS
-    wait_until "$4" has_all "$1" "$2" "$3" && exactly_once "$1" "$2" "$3"
+    local t0=$SECONDS
+    if wait_until "$4" has_all "$1" "$2" "$3"; then
+        log "  $1 $2*: all $3 in the journal after $((SECONDS - t0))s"
+        exactly_once "$1" "$2" "$3"
+    else
+        log "  $1 $2*: only $(distinct_ids "$1" "$2") of $3 after $4s; emulator: $(emu_summary "$(group_id_of "$1")")"
+        return 1
+    fi
 }
 ct_says() {  # ct_says EXPECTED COMMAND...: COMMAND inside prints exactly EXPECTED
     local got
@@ -306,6 +327,22 @@ security_ok() {
 }
 check "systemd-analyze security --offline=yes rates the unit 2.0 or lower" security_ok
 
+# -- started before it is configured: fails once, clearly, and stays down --
+t0=$SECONDS
+if ct systemctl start iot-amqpd.service >/dev/null 2>&1; then
+    fail "start with the shipped config (no secret yet) fails"
+else
+    pass "start with the shipped config (no secret yet) fails"
+fi
+unconfigured_status() { status_text | grep -q '^invalid configuration: .*access-key-secret'; }
+check "STATUS= names the config error" unconfigured_status
+log "  Status: $(status_text)"
+sleep $((restart_sec + 3))  # the one fixed wait: proving that nothing happens
+check "invalid config: exit status 78, not restarted after RestartSec" \
+    ct_says "failed 78 0" sh -c 'echo $(systemctl is-active iot-amqpd.service) $(systemctl show -P ExecMainStatus iot-amqpd.service) $(systemctl show -P NRestarts iot-amqpd.service)'
+ct systemctl reset-failed iot-amqpd.service
+timing unconfigured-start "$t0"
+
 # -- the emulator, as a transient service on the container's loopback --
 ct systemd-run --quiet --unit=iot-emulator -p RuntimeDirectory=iot-emulator \
     /srv/iot-test/iot-amqpd-emulator --listen 127.0.0.1:0 \
@@ -318,7 +355,9 @@ emulator_port=$(ct cat /run/iot-emulator/port | tr -d '[:space:]')
 log "emulator listening on 127.0.0.1:$emulator_port"
 
 # -- configure as the operator does: secret in a file, groups in the config --
-ct install -m 0644 /srv/iot-test/certs/ca.pem /etc/iot-amqpd/test-ca.pem
+# The test CA lives outside /etc/iot-amqpd, so that the purge check judges the
+# package's own files only.
+ct install -D -m 0644 /srv/iot-test/certs/ca.pem "$test_ca"
 printf '%s' "$access_key_secret" |
     ct sh -c 'umask 027 && cat > /etc/iot-amqpd/access-key-secret && chgrp iot-amqpd /etc/iot-amqpd/access-key-secret'
 write_config "$group_a"
@@ -436,6 +475,22 @@ check "watchdog: NRestarts went up" test "$(ct systemctl show -P NRestarts iot-a
 check "watchdog: messages published while frozen arrive exactly once after the restart" \
     delivered_once group-a w- 30 40
 timing watchdog "$t0"
+
+# -- the secret as a systemd credential, with the shipped drop-in example --
+t0=$SECONDS
+dropin=/etc/systemd/system/iot-amqpd.service.d/credentials.conf
+ct install -D -m 0644 /usr/share/doc/iot-amqpd/examples/credentials.conf "$dropin"
+printf '%s' "$access_key_secret" |
+    ct sh -c 'install -d -m 0700 /etc/credstore && umask 077 && cat > /etc/credstore/iot-amqpd.access-key-secret'
+ct rm -f /etc/iot-amqpd/access-key-secret
+ct sed -i 's|access_key_secret_file: .*|access_key_secret_credential: access-key-secret|' /etc/iot-amqpd/iot-amqpd.yaml
+ct systemctl daemon-reload
+check "LoadCredential= drop-in: restart succeeds" ct systemctl restart iot-amqpd.service
+publish "$group_id_a" 10 e-
+check "LoadCredential= drop-in: messages delivered" delivered_once group-a e- 10 30
+ct rm -rf "$(dirname "$dropin")" /etc/credstore
+ct systemctl daemon-reload
+timing credential "$t0"
 
 # -- stop --
 t0=$SECONDS
