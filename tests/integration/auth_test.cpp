@@ -51,13 +51,14 @@ TEST(Auth, WrongSecretBacksOffThirtySecondsThenReloadWithTheRightOneDelivers) {
     scenario.config().add_group("plant", "CG-A", 1);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready()) << "READY=1 must not wait for the cloud";
 
-    ASSERT_TRUE(wait_until("the first refused attempt", [&] { return scenario.counters("CG-A").auth_failures >= 1; },
-                           15s));
+    ASSERT_TRUE(wait_until(
+        "the first refused attempt", [&] { return scenario.counters("CG-A").auth_failures >= 1; }, 15s));
     ASSERT_TRUE(scenario.wait_for_event("auth_failed", 1, 10s));
     scenario.publish("CG-A", kMessages, "auth-", "kind=mixed");
 
     // The second attempt, still with the wrong secret: not before 30 s.
-    ASSERT_TRUE(wait_until("the second attempt", [&] { return scenario.counters("CG-A").auth_failures >= 2; }, 45s));
+    ASSERT_TRUE(wait_until(
+        "the second attempt", [&] { return scenario.counters("CG-A").auth_failures >= 2; }, 45s));
     const auto failures = emulator_event_times(scenario.emulator_log(), "auth_failed");
     ASSERT_GE(failures.size(), 2u) << scenario.emulator_log();
     const auto gap_ms = failures[1] - failures[0];
@@ -71,8 +72,8 @@ TEST(Auth, WrongSecretBacksOffThirtySecondsThenReloadWithTheRightOneDelivers) {
     EXPECT_EQ(field_or_empty(errors[0], "IOT_CONSUMER_GROUP"), "plant");
     const auto text = field_or_empty(errors[0], "MESSAGE");
     for (const char* cause : {"secret", "consumer_group_id", "iot_instance_id", "iot:sub", "clock"}) {
-        EXPECT_NE(text.find(cause), std::string::npos) << "the error should name the likely cause '" << cause
-                                                       << "': " << text;
+        EXPECT_NE(text.find(cause), std::string::npos)
+            << "the error should name the likely cause '" << cause << "': " << text;
     }
     EXPECT_EQ(scenario.counters("CG-A").auth_ok, 0);
 

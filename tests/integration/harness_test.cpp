@@ -51,8 +51,8 @@ void send_datagram(const std::filesystem::path& socket_path, const std::string& 
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-    const auto sent = ::sendto(fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&address),
-                               sizeof address);
+    const auto sent =
+        ::sendto(fd, text.data(), text.size(), 0, reinterpret_cast<const sockaddr*>(&address), sizeof address);
     ::close(fd);
     ASSERT_EQ(sent, static_cast<ssize_t>(text.size())) << std::strerror(errno);
 }
@@ -76,13 +76,15 @@ TEST(HarnessTempDir, IsPrivateAndRemovedWithItsContents) {
 
 TEST(HarnessWaitUntil, SucceedsWhenTheConditionBecomesTrue) {
     int calls = 0;
-    EXPECT_TRUE(wait_until("three calls", [&] { return ++calls >= 3; }, 1000ms, 1ms));
+    EXPECT_TRUE(wait_until(
+        "three calls", [&] { return ++calls >= 3; }, 1000ms, 1ms));
     EXPECT_EQ(calls, 3);
 }
 
 TEST(HarnessWaitUntil, FailsWithAMessageNamingWhatItAwaited) {
     const auto start = std::chrono::steady_clock::now();
-    const auto result = wait_until("the impossible", [] { return false; }, 100ms, 10ms);
+    const auto result = wait_until(
+        "the impossible", [] { return false; }, 100ms, 10ms);
     const auto took = std::chrono::steady_clock::now() - start;
     EXPECT_FALSE(result);
     EXPECT_NE(std::string(result.message()).find("timed out after 0.100 s waiting for: the impossible"),
@@ -134,7 +136,8 @@ TEST(HarnessSubprocess, ReportsTheSignalThatEndedIt) {
 TEST(HarnessSubprocess, KillsAChildThatOutlivesItsTimeout) {
     TempDir dir;
     Subprocess child(shell(dir, "trap '' TERM; echo started; exec sleep 30"));
-    ASSERT_TRUE(wait_until("the child's trap to be set", [&] { return child.stdout_text() == "started\n"; }, 10s));
+    ASSERT_TRUE(wait_until(
+        "the child's trap to be set", [&] { return child.stdout_text() == "started\n"; }, 10s));
     child.signal(SIGTERM);
     const auto status = child.wait_or_kill(200ms);
     EXPECT_TRUE(status.killed_after_timeout);
@@ -311,8 +314,8 @@ TEST(HarnessNotify, CollectsDatagramsWithTimes) {
         std::this_thread::sleep_for(50ms);  // a known gap to measure
     }
     send_datagram(listener.socket_path(), "STATUS=2/2 groups connected");
-    ASSERT_TRUE(wait_until("the second STATUS", [&] { return listener.last_value("STATUS") == "2/2 groups connected"; },
-                           5s));
+    ASSERT_TRUE(wait_until(
+        "the second STATUS", [&] { return listener.last_value("STATUS") == "2/2 groups connected"; }, 5s));
 
     EXPECT_EQ(listener.count("WATCHDOG=1"), 3u);
     EXPECT_EQ(listener.count("READY=1"), 1u);
@@ -359,8 +362,8 @@ JournalEntry message_entry(const std::string& id, const std::string& group = "fa
 
 TEST(HarnessAudit, AcceptsExactlyOnceWithEveryField) {
     const std::vector<JournalEntry> entries = {message_entry("m1"), message_entry("m2"), message_entry("m3", "b")};
-    const auto audit = audit_delivery(entries, numbered_ids("m", 3), "iot-msg-test",
-                                      {{"factory-a", "CG-factory-a"}, {"b", "CG-b"}});
+    const auto audit =
+        audit_delivery(entries, numbered_ids("m", 3), "iot-msg-test", {{"factory-a", "CG-factory-a"}, {"b", "CG-b"}});
     EXPECT_TRUE(exactly_once(audit));
 }
 
@@ -371,8 +374,8 @@ TEST(HarnessAudit, ReportsMissingDuplicatedUnexpectedAndMalformed) {
     bad_base64["IOT_PAYLOAD_ENCODING"] = "base64";
     auto wrong_group_id = message_entry("m6");
     wrong_group_id["IOT_CONSUMER_GROUP_ID"] = "CG-other";
-    const std::vector<JournalEntry> entries = {message_entry("m1"), message_entry("m1"), message_entry("x9"),
-                                               no_topic, bad_base64, wrong_group_id};
+    const std::vector<JournalEntry> entries = {message_entry("m1"), message_entry("m1"), message_entry("x9"), no_topic,
+                                               bad_base64,          wrong_group_id};
     const auto audit = audit_delivery(entries, numbered_ids("m", 6), "iot-msg-test", {{"factory-a", "CG-factory-a"}});
     EXPECT_FALSE(exactly_once(audit));
     EXPECT_EQ(audit.missing, (std::vector<std::string>{"m2", "m3"}));

@@ -21,8 +21,8 @@ inline std::optional<std::string> decode_base64(const std::string& text) {
     if (text.size() % 4 != 0) return std::nullopt;
     if (text.empty()) return std::string();
     std::vector<unsigned char> out(text.size() / 4 * 3);
-    const int length = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                       static_cast<int>(text.size()));
+    const int length =
+        EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
     if (length < 0) return std::nullopt;
     std::size_t size = static_cast<std::size_t>(length);
     // EVP_DecodeBlock counts '=' padding as zero bytes.

@@ -35,7 +35,9 @@ TEST(Reconnect, RepeatedDropsUnderLoadLoseNothingAndNeverReplayASignature) {
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
     ASSERT_TRUE(wait_until(
         "all receiver links attached",
-        [&] { return scenario.counters("CG-A").links == kConnections && scenario.counters("CG-B").links == kConnections; },
+        [&] {
+            return scenario.counters("CG-A").links == kConnections && scenario.counters("CG-B").links == kConnections;
+        },
         20s));
 
     // ~2 s of traffic per group, interrupted every 250 ms: drops (TCP gone,
@@ -61,8 +63,8 @@ TEST(Reconnect, RepeatedDropsUnderLoadLoseNothingAndNeverReplayASignature) {
     ASSERT_TRUE(scenario.messages().wait_for_count(expected.size(), 60s));
 
     const auto entries = JournalReader::read_all(by_identifier(scenario.message_identifier()));
-    EXPECT_TRUE(exactly_once(audit_delivery(entries, expected, scenario.message_identifier(),
-                                            {{"line-1", "CG-A"}, {"line-2", "CG-B"}})));
+    EXPECT_TRUE(exactly_once(
+        audit_delivery(entries, expected, scenario.message_identifier(), {{"line-1", "CG-A"}, {"line-2", "CG-B"}})));
 
     std::int64_t redelivered = 0;
     for (const auto& id : consumer_group_ids) {
@@ -83,8 +85,8 @@ TEST(Reconnect, RepeatedDropsUnderLoadLoseNothingAndNeverReplayASignature) {
 
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
     EXPECT_TRUE(scenario.no_secret_leaked());
-    std::printf("[ scenario ] reconnect: %zu messages, %d interruptions, %lld redelivered, %.1f s\n",
-                expected.size(), interruptions, static_cast<long long>(redelivered),
+    std::printf("[ scenario ] reconnect: %zu messages, %d interruptions, %lld redelivered, %.1f s\n", expected.size(),
+                interruptions, static_cast<long long>(redelivered),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 

@@ -125,14 +125,16 @@ TEST(Reload, AddRemoveChangeAndAnInvalidFileKeepUnchangedGroupsConnected) {
     ASSERT_TRUE(scenario.wait_for_event("reload_failed", 2, 10s));
     {
         std::string errors;
-        for (const auto& entry : scenario.daemon_events("reload_failed")) errors += field_or_empty(entry, "MESSAGE") + "\n";
+        for (const auto& entry : scenario.daemon_events("reload_failed"))
+            errors += field_or_empty(entry, "MESSAGE") + "\n";
         const auto path = scenario.config_path().string();
         EXPECT_NE(errors.find(path + ":" + std::to_string(heartbeat_line) + ":"), std::string::npos) << errors;
         EXPECT_NE(errors.find("consumer_groups[0].heartbeat"), std::string::npos) << errors;
         EXPECT_NE(errors.find(path + ":" + std::to_string(unknown_line) + ":"), std::string::npos) << errors;
         EXPECT_NE(errors.find("no_such_key"), std::string::npos) << errors;
         const auto status = scenario.notify().last_value("STATUS").value_or("");
-        EXPECT_NE(status.find("reload failed"), std::string::npos) << "STATUS= should name the failed reload: " << status;
+        EXPECT_NE(status.find("reload failed"), std::string::npos)
+            << "STATUS= should name the failed reload: " << status;
 
         std::string check_output;
         const auto check = scenario.check_config(&check_output);
@@ -161,8 +163,9 @@ TEST(Reload, AddRemoveChangeAndAnInvalidFileKeepUnchangedGroupsConnected) {
         const auto ids = numbered_ids(prefix, kBatch);
         expected.insert(ids.begin(), ids.end());
     }
-    EXPECT_TRUE(exactly_once(audit_delivery(entries, expected, scenario.message_identifier(),
-                                            {{"keep", "CG-A"}, {"change", "CG-B"}, {"drop", "CG-C"}, {"new", "CG-D"}})));
+    EXPECT_TRUE(
+        exactly_once(audit_delivery(entries, expected, scenario.message_identifier(),
+                                    {{"keep", "CG-A"}, {"change", "CG-B"}, {"drop", "CG-C"}, {"new", "CG-D"}})));
     EXPECT_TRUE(entries_with_prefix(entries, "r2c-").empty());
 
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());

@@ -61,7 +61,8 @@ TEST(Watchdog, StoppedJournaldWedgesTheGroupAndStopsThePingsUntilItResumes) {
     Scenario scenario(options);
     scenario.config().add_group("flood", "CG-A");
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(wait_until("the link", [&] { return scenario.counters("CG-A").links == 1; }, 20s));
+    ASSERT_TRUE(wait_until(
+        "the link", [&] { return scenario.counters("CG-A").links == 1; }, 20s));
     ASSERT_TRUE(scenario.notify().wait_for("WATCHDOG=1", 5s, 2));
 
     const pid_t journald_pid = journald::ensure_running();
@@ -81,15 +82,16 @@ TEST(Watchdog, StoppedJournaldWedgesTheGroupAndStopsThePingsUntilItResumes) {
             15s));
         // Wedged means nothing more is acknowledged either.
         const auto accepted = scenario.counters("CG-A").accepted;
-        EXPECT_FALSE(wait_until("a further accept while journald is stopped",
-                                [&] { return scenario.counters("CG-A").accepted != accepted; }, 1000ms, 100ms));
+        EXPECT_FALSE(wait_until(
+            "a further accept while journald is stopped",
+            [&] { return scenario.counters("CG-A").accepted != accepted; }, 1000ms, 100ms));
         EXPECT_TRUE(scenario.daemon()->running());
 
         const auto resumed_at = Clock::now();
         paused.resume_now();
         ASSERT_TRUE(scenario.notify().wait_for_since("WATCHDOG=1", resumed_at, 5s)) << "pings must resume";
-        silence = std::chrono::duration_cast<std::chrono::milliseconds>(
-            *scenario.notify().last_time("WATCHDOG=1") - paused_at);
+        silence = std::chrono::duration_cast<std::chrono::milliseconds>(*scenario.notify().last_time("WATCHDOG=1") -
+                                                                        paused_at);
     }
 
     ASSERT_TRUE(scenario.wait_all_accepted({"CG-A"}, 60s));
@@ -102,8 +104,8 @@ TEST(Watchdog, StoppedJournaldWedgesTheGroupAndStopsThePingsUntilItResumes) {
 
     // Regular again.
     const auto since = Clock::now();
-    ASSERT_TRUE(wait_until("three more pings", [&] { return scenario.notify().count_since("WATCHDOG=1", since) >= 3; },
-                           6s));
+    ASSERT_TRUE(wait_until(
+        "three more pings", [&] { return scenario.notify().count_since("WATCHDOG=1", since) >= 3; }, 6s));
 
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
     EXPECT_TRUE(scenario.no_secret_leaked());

@@ -26,9 +26,8 @@ void list_first(std::ostringstream& out, const char* title, const Container& ite
 
 const std::vector<std::string>& required_message_fields() {
     static const std::vector<std::string> fields = {
-        "MESSAGE",        "PRIORITY",          "SYSLOG_IDENTIFIER", "IOT_CONSUMER_GROUP",
-        "IOT_CONSUMER_GROUP_ID", "IOT_TOPIC",  "IOT_MESSAGE_ID",    "IOT_GENERATE_TIME",
-        "IOT_CLIENT_ID",  "IOT_PAYLOAD_ENCODING",
+        "MESSAGE",   "PRIORITY",       "SYSLOG_IDENTIFIER", "IOT_CONSUMER_GROUP", "IOT_CONSUMER_GROUP_ID",
+        "IOT_TOPIC", "IOT_MESSAGE_ID", "IOT_GENERATE_TIME", "IOT_CLIENT_ID",      "IOT_PAYLOAD_ENCODING",
     };
     return fields;
 }
@@ -43,9 +42,9 @@ DeliveryAudit audit_delivery(const std::vector<JournalEntry>& entries, const std
     for (const auto& entry : entries) {
         const auto id = field_or_empty(entry, "IOT_MESSAGE_ID");
         if (id.empty() || expected_ids.count(id) == 0) {
-            audit.unexpected.push_back(id.empty() ? "(entry without IOT_MESSAGE_ID: " +
-                                                        field_or_empty(entry, "MESSAGE").substr(0, 60) + ")"
-                                                  : id);
+            audit.unexpected.push_back(
+                id.empty() ? "(entry without IOT_MESSAGE_ID: " + field_or_empty(entry, "MESSAGE").substr(0, 60) + ")"
+                           : id);
             continue;
         }
         ++seen[id];
@@ -53,7 +52,8 @@ DeliveryAudit audit_delivery(const std::vector<JournalEntry>& entries, const std
         for (const auto& field : required_message_fields()) {
             if (entry.count(field) == 0) problems += " no " + field + ";";
         }
-        if (field_or_empty(entry, "PRIORITY") != "6") problems += " PRIORITY=" + field_or_empty(entry, "PRIORITY") + ";";
+        if (field_or_empty(entry, "PRIORITY") != "6")
+            problems += " PRIORITY=" + field_or_empty(entry, "PRIORITY") + ";";
         if (field_or_empty(entry, "SYSLOG_IDENTIFIER") != syslog_identifier) problems += " wrong SYSLOG_IDENTIFIER;";
         const auto encoding = field_or_empty(entry, "IOT_PAYLOAD_ENCODING");
         if (encoding != "utf-8" && encoding != "base64") problems += " IOT_PAYLOAD_ENCODING=" + encoding + ";";
@@ -83,9 +83,9 @@ DeliveryAudit audit_delivery(const std::vector<JournalEntry>& entries, const std
 
 std::string DeliveryAudit::report() const {
     std::ostringstream out;
-    out << entries << " journal entries for " << expected << " published messages: " << missing.size()
-        << " missing, " << duplicated.size() << " duplicated, " << unexpected.size() << " unexpected, "
-        << malformed.size() << " malformed";
+    out << entries << " journal entries for " << expected << " published messages: " << missing.size() << " missing, "
+        << duplicated.size() << " duplicated, " << unexpected.size() << " unexpected, " << malformed.size()
+        << " malformed";
     const auto plain = [](const std::string& text) { return text; };
     list_first(out, "missing", missing, plain);
     list_first(out, "duplicated", duplicated,

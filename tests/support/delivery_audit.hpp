@@ -20,10 +20,10 @@ namespace iot::test {
 struct DeliveryAudit {
     std::size_t entries = 0;
     std::size_t expected = 0;
-    std::vector<std::string> missing;                        // expected, never written
-    std::map<std::string, std::size_t> duplicated;           // written more than once: id -> times
-    std::vector<std::string> unexpected;                     // written, never published (or no IOT_MESSAGE_ID)
-    std::vector<std::string> malformed;                      // "id: what is wrong"
+    std::vector<std::string> missing;               // expected, never written
+    std::map<std::string, std::size_t> duplicated;  // written more than once: id -> times
+    std::vector<std::string> unexpected;            // written, never published (or no IOT_MESSAGE_ID)
+    std::vector<std::string> malformed;             // "id: what is wrong"
 
     [[nodiscard]] bool ok() const {
         return missing.empty() && duplicated.empty() && unexpected.empty() && malformed.empty();

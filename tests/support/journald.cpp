@@ -4,11 +4,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -82,7 +82,8 @@ bool socket_accepts() {
 pid_t ensure_running() {
     if (::geteuid() == 0) {
         const auto [code, output] = run_capturing("/bin/sh " + script_path());
-        if (code != 0) throw std::runtime_error("start-test-journald.sh failed (exit " + std::to_string(code) + "): " + output);
+        if (code != 0)
+            throw std::runtime_error("start-test-journald.sh failed (exit " + std::to_string(code) + "): " + output);
         try {
             return static_cast<pid_t>(std::stol(output));
         } catch (const std::exception&) {
@@ -91,7 +92,8 @@ pid_t ensure_running() {
     }
     const auto pid = find_pid();
     if (pid && socket_accepts()) return *pid;
-    throw std::runtime_error("no journald runs and only root can start one: run scripts/start-test-journald.sh as root");
+    throw std::runtime_error(
+        "no journald runs and only root can start one: run scripts/start-test-journald.sh as root");
 }
 
 void pause(pid_t pid) {
@@ -107,9 +109,9 @@ void resume(pid_t pid) {
 bool kill_and_wait(pid_t pid, int signal_number) {
     ::kill(pid, SIGCONT);  // a stopped process would not act on SIGTERM
     if (::kill(pid, signal_number) != 0) return errno == ESRCH;
-    return static_cast<bool>(
-        wait_until("journald " + std::to_string(pid) + " to exit", [pid] { return !process_alive(pid); },
-                   Millis{10000}, Millis{10}));
+    return static_cast<bool>(wait_until(
+        "journald " + std::to_string(pid) + " to exit", [pid] { return !process_alive(pid); }, Millis{10000},
+        Millis{10}));
 }
 
 pid_t restart(pid_t pid) {

@@ -173,7 +173,8 @@ std::vector<std::chrono::milliseconds> NotifyListener::intervals(std::string_vie
     std::optional<std::chrono::steady_clock::time_point> previous;
     for (const auto& datagram : datagrams_) {
         if (!datagram.has_line(assignment)) continue;
-        if (previous) gaps.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(datagram.received - *previous));
+        if (previous)
+            gaps.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(datagram.received - *previous));
         previous = datagram.received;
     }
     return gaps;

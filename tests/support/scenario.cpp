@@ -41,8 +41,9 @@ const std::filesystem::path& shared_cert_dir() {
     static TempDir dir("iot-certs");
     static std::once_flag made;
     std::call_once(made, [] {
-        const std::string command = "/bin/bash '" + std::string(IOT_SOURCE_DIR) + "/tests/support/make-test-certs.sh' '" +
-                                    dir.path().string() + "' >'" + (dir / "make-test-certs.log").string() + "' 2>&1";
+        const std::string command = "/bin/bash '" + std::string(IOT_SOURCE_DIR) +
+                                    "/tests/support/make-test-certs.sh' '" + dir.path().string() + "' >'" +
+                                    (dir / "make-test-certs.log").string() + "' 2>&1";
         if (std::system(command.c_str()) != 0) {
             throw std::runtime_error("make-test-certs.sh failed: " +
                                      read_file(dir / "make-test-certs.log").value_or("(no output)"));
@@ -90,14 +91,18 @@ std::string GroupCounters::summary() const {
     std::ostringstream out;
     out << "published=" << published << " delivered=" << delivered << " accepted=" << accepted
         << " redelivered=" << redelivered << " in_flight=" << in_flight << " queued=" << queued
-        << " released=" << released << " ack_timeouts=" << ack_timeouts << " connections=" << connections
-        << " connections_total=" << connections_total << " auth_ok=" << auth_ok << " auth_failures=" << auth_failures
-        << " refused=" << refused_attempts << " stale_timestamps=" << stale_timestamps;
+        << " released=" << released << " ack_timeouts=" << ack_timeouts << " requeued_on_loss=" << requeued_on_loss
+        << " connections=" << connections << " connections_total=" << connections_total << " auth_ok=" << auth_ok
+        << " auth_failures=" << auth_failures << " refused=" << refused_attempts
+        << " stale_timestamps=" << stale_timestamps;
     return out.str();
 }
 
 Scenario::Scenario(ScenarioOptions options)
-    : options_(std::move(options)), dir_("iot-it"), run_id_(random_hex(8)), wall_start_(std::chrono::system_clock::now()) {
+    : options_(std::move(options)),
+      dir_("iot-it"),
+      run_id_(random_hex(8)),
+      wall_start_(std::chrono::system_clock::now()) {
     journald::ensure_running();
     cert_dir_ = shared_cert_dir();
 
@@ -153,11 +158,11 @@ void Scenario::start_emulator() {
 
     SpawnOptions spawn;
     spawn.program = emulator_program();
-    spawn.args = {"--listen",   "127.0.0.1:0",
-                  "--cert",     (cert_dir_ / (options_.server_cert + ".pem")).string(),
-                  "--key",      (cert_dir_ / (options_.server_cert + ".key")).string(),
-                  "--accounts", (dir_ / "accounts.yaml").string(),
-                  "--control",  (dir_ / "ctl.sock").string(),
+    spawn.args = {"--listen",    "127.0.0.1:0",
+                  "--cert",      (cert_dir_ / (options_.server_cert + ".pem")).string(),
+                  "--key",       (cert_dir_ / (options_.server_cert + ".key")).string(),
+                  "--accounts",  (dir_ / "accounts.yaml").string(),
+                  "--control",   (dir_ / "ctl.sock").string(),
                   "--port-file", (dir_ / "emulator.port").string()};
     if (options_.strict_emulator) spawn.args.emplace_back("--strict");
     spawn.args.insert(spawn.args.end(), options_.emulator_args.begin(), options_.emulator_args.end());
@@ -167,8 +172,8 @@ void Scenario::start_emulator() {
     emulator_ = std::make_unique<Subprocess>(spawn);
 
     const bool up = static_cast<bool>(wait_until(
-        "the emulator's port file", [&] { return read_file(dir_ / "emulator.port").has_value() || !emulator_->running(); },
-        15s));
+        "the emulator's port file",
+        [&] { return read_file(dir_ / "emulator.port").has_value() || !emulator_->running(); }, 15s));
     const auto port_text = read_file(dir_ / "emulator.port");
     if (!up || !port_text) {
         throw std::runtime_error("the emulator did not start: " +
@@ -186,8 +191,8 @@ emu::Json Scenario::emulator(std::string_view command) { return control_->call(c
 
 emu::Json Scenario::publish(const std::string& consumer_group_id, std::size_t count, const std::string& id_prefix,
                             const std::string& extra) {
-    std::string command = "publish group=" + consumer_group_id + " count=" + std::to_string(count) +
-                          " id_prefix=" + id_prefix;
+    std::string command =
+        "publish group=" + consumer_group_id + " count=" + std::to_string(count) + " id_prefix=" + id_prefix;
     if (!extra.empty()) command += " " + extra;
     return emulator(command);
 }
@@ -197,14 +202,23 @@ GroupCounters Scenario::counters(const std::string& consumer_group_id) {
     const auto& group = stats["groups"][consumer_group_id];
     GroupCounters counters;
     const std::pair<const char*, std::int64_t*> fields[] = {
-        {"published", &counters.published},     {"delivered", &counters.delivered},
-        {"accepted", &counters.accepted},       {"redelivered", &counters.redelivered},
-        {"in_flight", &counters.in_flight},     {"queued", &counters.queued},
-        {"released", &counters.released},       {"rejected", &counters.rejected},
-        {"modified", &counters.modified},       {"ack_timeouts", &counters.ack_timeouts},
-        {"connections", &counters.connections}, {"connections_total", &counters.connections_total},
-        {"links", &counters.links},             {"auth_ok", &counters.auth_ok},
-        {"auth_failures", &counters.auth_failures}, {"refused_attempts", &counters.refused_attempts},
+        {"published", &counters.published},
+        {"delivered", &counters.delivered},
+        {"accepted", &counters.accepted},
+        {"redelivered", &counters.redelivered},
+        {"in_flight", &counters.in_flight},
+        {"queued", &counters.queued},
+        {"released", &counters.released},
+        {"rejected", &counters.rejected},
+        {"modified", &counters.modified},
+        {"ack_timeouts", &counters.ack_timeouts},
+        {"requeued_on_loss", &counters.requeued_on_loss},
+        {"connections", &counters.connections},
+        {"connections_total", &counters.connections_total},
+        {"links", &counters.links},
+        {"auth_ok", &counters.auth_ok},
+        {"auth_failures", &counters.auth_failures},
+        {"refused_attempts", &counters.refused_attempts},
         {"stale_timestamps", &counters.stale_timestamps},
     };
     for (const auto& [name, target] : fields) *target = int_or_zero(group[name]);
@@ -264,7 +278,7 @@ Subprocess& Scenario::start_daemon(std::vector<std::string> extra_args) {
     }
     // A clean service environment: no proton tracing (it prints the SASL
     // password), nothing systemd would not set.
-    spawn.removed_env = {"PN_TRACE_FRM", "PN_TRACE_RAW", "PN_TRACE_DRV", "PN_TRACE_EVT", "WATCHDOG_PID",
+    spawn.removed_env = {"PN_TRACE_FRM", "PN_TRACE_RAW", "PN_TRACE_DRV",  "PN_TRACE_EVT",         "WATCHDOG_PID",
                          "LISTEN_FDS",   "LISTEN_PID",   "INVOCATION_ID", "CREDENTIALS_DIRECTORY"};
     const auto index = std::to_string(daemons_.size() + 1);
     spawn.stdout_file = dir_ / ("daemon-" + index + ".out");
@@ -396,7 +410,8 @@ std::string Scenario::emulator_log() const { return emulator_ ? emulator_->stder
     for (const auto& value : all_secrets_) {
         const Secret secret(value);
         for (auto ms = first; ms <= last; ++ms) {
-            const auto password = hmac_base64(SignMethod::hmacsha256, secret, string_to_sign(access_key_id_, nullptr, ms));
+            const auto password =
+                hmac_base64(SignMethod::hmacsha256, secret, string_to_sign(access_key_id_, nullptr, ms));
             if (tokens.count(std::string(password.reveal())) != 0) {
                 return ::testing::AssertionFailure()
                        << "a SASL password (signature for timestamp " << ms << ") appears in the daemon's output";

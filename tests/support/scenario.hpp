@@ -43,7 +43,7 @@ struct ScenarioOptions {
 // A scenario's snapshot of one group's emulator counters (the "stats" reply).
 struct GroupCounters {
     std::int64_t published = 0, delivered = 0, accepted = 0, redelivered = 0, in_flight = 0, queued = 0;
-    std::int64_t released = 0, rejected = 0, modified = 0, ack_timeouts = 0;
+    std::int64_t released = 0, rejected = 0, modified = 0, ack_timeouts = 0, requeued_on_loss = 0;
     std::int64_t connections = 0, connections_total = 0, links = 0;
     std::int64_t auth_ok = 0, auth_failures = 0, refused_attempts = 0, stale_timestamps = 0;
     std::map<std::string, std::int64_t> client_connections_total;  // client id -> admitted connections
@@ -89,7 +89,7 @@ public:
     [[nodiscard]] const std::filesystem::path& config_path() const noexcept { return config_path_; }
     [[nodiscard]] const std::filesystem::path& secret_path() const noexcept { return secret_path_; }
     [[nodiscard]] const std::string& message_identifier() const noexcept { return config_.syslog_identifier; }
-    void write_config();                         // config().to_yaml()
+    void write_config();                            // config().to_yaml()
     void write_config_text(std::string_view yaml);  // anything, e.g. a broken file
     // Replaces the secret file's content; any value written is also treated
     // as a secret that must never appear in output.
@@ -102,8 +102,8 @@ public:
     [[nodiscard]] Subprocess* daemon() noexcept { return daemons_.empty() ? nullptr : daemons_.back().get(); }
     [[nodiscard]] std::chrono::steady_clock::time_point daemon_started() const noexcept { return daemon_started_; }
     // Start, then wait for READY=1 from this start.
-    [[nodiscard]] ::testing::AssertionResult start_daemon_and_wait_ready(std::chrono::milliseconds timeout =
-                                                                             std::chrono::seconds(15));
+    [[nodiscard]] ::testing::AssertionResult start_daemon_and_wait_ready(
+        std::chrono::milliseconds timeout = std::chrono::seconds(15));
     // Sends `signal_number` and waits (SIGKILL at the deadline).
     ExitStatus stop_daemon(int signal_number = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // SIGHUP, then waits for RELOADING=1 and a READY=1 after it.

@@ -185,8 +185,7 @@ Subprocess::~Subprocess() {
     if (pid_ > 0 && !status_) {
         ::kill(pid_, SIGKILL);
         int ignored = 0;
-        while (::waitpid(pid_, &ignored, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid_, &ignored, 0) < 0 && errno == EINTR) {}
     }
 }
 
@@ -227,8 +226,7 @@ ExitStatus Subprocess::wait_or_kill(std::chrono::milliseconds timeout) {
     if (auto status = wait_for(timeout)) return *status;
     ::kill(pid_, SIGKILL);
     int raw = 0;
-    while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid_, &raw, 0) < 0 && errno == EINTR) {}
     ended_ = std::chrono::steady_clock::now();
     ExitStatus status;
     status.signal = WIFSIGNALED(raw) ? WTERMSIG(raw) : 0;

@@ -20,10 +20,10 @@ namespace iot::test {
 
 struct SpawnOptions {
     std::filesystem::path program;
-    std::vector<std::string> args;  // without argv[0]
+    std::vector<std::string> args;                               // without argv[0]
     std::vector<std::pair<std::string, std::string>> extra_env;  // added to (or replacing in) our environment
     std::vector<std::string> removed_env;                        // names dropped from the inherited environment
-    std::filesystem::path stdout_file;  // appended to; required
+    std::filesystem::path stdout_file;                           // appended to; required
     std::filesystem::path stderr_file;  // appended to; required unless stderr goes to the journal
 
     // When set, stderr is a journald stream with this SYSLOG_IDENTIFIER and
@@ -36,7 +36,7 @@ struct SpawnOptions {
 struct ExitStatus {
     bool exited = false;  // normal exit: `code` is valid
     int code = -1;
-    int signal = 0;       // killed by a signal: its number
+    int signal = 0;  // killed by a signal: its number
     bool killed_after_timeout = false;
 
     [[nodiscard]] bool clean() const noexcept { return exited && code == 0; }

@@ -35,8 +35,7 @@ private:
 
 // Writes (replacing) a whole file with the given permissions; throws std::runtime_error on failure.
 void write_file(const std::filesystem::path& file, std::string_view content,
-                std::filesystem::perms mode = std::filesystem::perms::owner_read |
-                                              std::filesystem::perms::owner_write);
+                std::filesystem::perms mode = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
 // The whole file, or nullopt when it cannot be read.
 [[nodiscard]] std::optional<std::string> read_file(const std::filesystem::path& file);

@@ -5,8 +5,8 @@
 
 namespace iot::test {
 
-::testing::AssertionResult wait_until(std::string_view what, const std::function<bool()>& predicate,
-                                      Millis timeout, Millis poll_interval) {
+::testing::AssertionResult wait_until(std::string_view what, const std::function<bool()>& predicate, Millis timeout,
+                                      Millis poll_interval) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + timeout;
     for (;;) {
@@ -17,8 +17,7 @@ namespace iot::test {
     }
     // The condition may have become true during the last sleep.
     if (predicate()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "timed out after " << format_seconds(timeout)
-                                         << " waiting for: " << what;
+    return ::testing::AssertionFailure() << "timed out after " << format_seconds(timeout) << " waiting for: " << what;
 }
 
 std::string format_seconds(std::chrono::steady_clock::duration duration) {
