@@ -193,6 +193,7 @@ defaults:
   iot_instance_id: $instance_id
   tls: { ca_file: $test_ca, verify_hostname: true }
   reconnect: { initial_delay: 200ms, max_delay: 2s }
+metrics: { textfile: /run/iot-amqpd/metrics.prom, interval: 1s }
 consumer_groups:
 $1
 EOF
@@ -411,6 +412,11 @@ device_filter_ok() {
     [ "$entries" -ge 1 ] && [ "$others" -eq 0 ]
 }
 check "journalctl IOT_DEVICE_NAME=... finds one device's messages" device_filter_ok
+metrics_readable() {  # as node_exporter would read it: another unprivileged user
+    ct runuser -u nobody -- cat /run/iot-amqpd/metrics.prom 2>/dev/null |
+        grep -q '^iot_amqpd_messages_written_total{group="group-a"} 50$'
+}
+check "metrics file in /run/iot-amqpd readable by other users, counting 50 written" wait_until 5 metrics_readable
 
 # -- reload: add a group --
 t0=$SECONDS
