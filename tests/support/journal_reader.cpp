@@ -65,6 +65,9 @@ void JournalReader::open() {
     int result = sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY);
     if (result < 0) throw journal_error("sd_journal_open", result);
     try {
+        // Whole values: by default sd-journal cuts field data at 64 KiB.
+        result = sd_journal_set_data_threshold(journal_, 0);
+        if (result < 0) throw journal_error("sd_journal_set_data_threshold", result);
         add_matches(journal_, filter_);
         // Asking for the fd turns on inotify, so files created after this
         // (rotation, a restarted journald) are picked up by sd_journal_process().
