@@ -251,7 +251,7 @@ struct SecretRead {
 };
 
 SecretRead read_secret_file(const std::string& path) {
-    constexpr std::size_t kLimit = 64 * 1024;  // an STS token is a few KiB; more is the wrong file
+    constexpr std::size_t kLimit = std::size_t{64} * 1024;  // an STS token is a few KiB; more is the wrong file
     FileText file = read_file(path, path, kLimit);
     if (!file.problem.empty()) return {nullptr, std::move(file.problem)};
     while (!file.text.empty() && std::isspace(static_cast<unsigned char>(file.text.back()))) file.text.pop_back();
@@ -447,7 +447,7 @@ std::optional<double> parse_number(std::string_view text) {
 std::string not_a_number(std::string_view text) { return "expected a number such as 2.0, got " + quoted(text); }
 
 std::string not_a_duration(std::string_view text) {
-    const std::string reason = "expected a duration such as 60s or 1500ms (units: ms, s, m, h), got " + quoted(text);
+    std::string reason = "expected a duration such as 60s or 1500ms (units: ms, s, m, h), got " + quoted(text);
     const std::size_t digits = std::min(text.find_first_not_of("0123456789"), text.size());
     const std::string_view unit = text.substr(digits);
     if (digits > 0 && unit.empty()) return reason + "; add a unit, e.g. " + std::string(text) + "s";
@@ -1244,7 +1244,7 @@ bool same_connection_settings(const GroupConfig& a, const GroupConfig& b) {
 // ---- public interface --------------------------------------------------------
 
 LoadResult load_config(const std::string& path, const LoadEnvironment& env) {
-    constexpr std::size_t kLargestConfig = 1024 * 1024;
+    constexpr std::size_t kLargestConfig = std::size_t{1024} * 1024;
     ErrorLog log(path);
     std::optional<YAML::Node> root;
     mode_t mode = 0;
@@ -1291,7 +1291,9 @@ LoadEnvironment LoadEnvironment::from_process() {
     LoadEnvironment env;
     std::array<char, HOST_NAME_MAX + 1> name{};
     if (::gethostname(name.data(), name.size() - 1) == 0) env.host_name = name.data();
-    if (const char* directory = std::getenv("CREDENTIALS_DIRECTORY")) env.credentials_directory = directory;
+    // Read once at start-up and on reload, from the main thread; nothing sets the environment later.
+    if (const char* directory = std::getenv("CREDENTIALS_DIRECTORY"))  // NOLINT(concurrency-mt-unsafe)
+        env.credentials_directory = directory;
     return env;
 }
 

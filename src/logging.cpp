@@ -5,6 +5,7 @@
 #include <systemd/sd-journal.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -55,19 +56,23 @@ protected:
         line.append(msg.payload.data(), msg.payload.size());
         if (ctx != nullptr && !ctx->event.empty()) fmt::format_to(std::back_inserter(line), " (event={})", ctx->event);
         line += '\n';
-        std::fwrite(line.data(), 1, line.size(), stderr);
+        (void)std::fwrite(line.data(), 1, line.size(), stderr);
     }
-    void flush_() override { std::fflush(stderr); }
+    void flush_() override { (void)std::fflush(stderr); }
 };
 
 // systemd sets JOURNAL_STREAM to "dev:ino" of the journal stream it connected
 // stderr to; only then do structured entries reach the same place.
 bool stderr_is_journal() {
-    const char* stream = std::getenv("JOURNAL_STREAM");
+    const char* stream = std::getenv("JOURNAL_STREAM");  // NOLINT(concurrency-mt-unsafe): read at start-up only
     if (stream == nullptr) return false;
-    unsigned long long dev = 0;
-    unsigned long long ino = 0;
-    if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long dev = std::strtoull(stream, &end, 10);
+    if (errno != 0 || end == stream || *end != ':') return false;
+    const char* ino_text = end + 1;
+    const unsigned long long ino = std::strtoull(ino_text, &end, 10);
+    if (errno != 0 || end == ino_text || *end != '\0') return false;
     struct stat st {};
     if (::fstat(2, &st) != 0) return false;
     return st.st_dev == dev && st.st_ino == ino;

@@ -18,6 +18,7 @@
 
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/config.hpp"
+#include "iot-amqpd/errno_text.hpp"
 #include "iot-amqpd/logging.hpp"
 #include "iot-amqpd/notifier.hpp"
 #include "iot-amqpd/supervisor.hpp"
@@ -71,8 +72,8 @@ std::optional<iot::LogTarget> parse_target(const std::string& text) {
 }
 
 [[noreturn]] void usage_error(const std::string& message) {
-    std::fprintf(stderr, "iot-amqpd: %s\n%s", message.c_str(), kUsage);
-    std::exit(kExitUsage);
+    (void)std::fprintf(stderr, "iot-amqpd: %s\n%s", message.c_str(), kUsage);
+    std::exit(kExitUsage);  // NOLINT(concurrency-mt-unsafe): argument parsing runs before any thread
 }
 
 // Step 1: arguments. Exits for --help, --version and usage errors.
@@ -101,11 +102,11 @@ Options parse_arguments(int argc, char** argv) {
             if (!target) usage_error("unknown log target '" + text + "'");
             options.log_target = *target;
         } else if (arg == "--version") {
-            std::printf("iot-amqpd %s\n", IOT_AMQPD_VERSION);
-            std::exit(kExitOk);
+            (void)std::printf("iot-amqpd %s\n", IOT_AMQPD_VERSION);
+            std::exit(kExitOk);  // NOLINT(concurrency-mt-unsafe): no thread exists yet
         } else if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
-            std::exit(kExitOk);
+            (void)std::fputs(kUsage, stdout);
+            std::exit(kExitOk);  // NOLINT(concurrency-mt-unsafe): no thread exists yet
         } else {
             usage_error("unknown argument '" + arg + "'");
         }
@@ -114,10 +115,11 @@ Options parse_arguments(int argc, char** argv) {
 }
 
 // proton prints the SASL password in clear with frame tracing on: never run with it.
+// Runs before any thread exists, so touching the environment is safe.
 void refuse_protocol_tracing() {
     for (const char* name : {"PN_TRACE_FRM", "PN_TRACE_RAW", "PN_TRACE_DRV", "PN_LOG"}) {
-        if (std::getenv(name) == nullptr) continue;
-        ::unsetenv(name);
+        if (std::getenv(name) == nullptr) continue;  // NOLINT(concurrency-mt-unsafe): single-threaded here
+        (void)::unsetenv(name);                       // NOLINT(concurrency-mt-unsafe): single-threaded here
         iot::log_event(spdlog::level::warn, iot::LogContext{"trace_refused", ""},
                        "{} is set; ignoring it because proton's protocol trace prints the SASL password", name);
     }
@@ -126,7 +128,7 @@ void refuse_protocol_tracing() {
 // Step 3: signals are read from a signalfd by the supervisor, never handled
 // asynchronously; they must be blocked before any thread exists.
 int block_signals() {
-    ::signal(SIGPIPE, SIG_IGN);
+    (void)::signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
@@ -137,12 +139,12 @@ int block_signals() {
 }
 
 int check_config_only(const iot::LoadResult& loaded) {
-    for (const auto& warning : loaded.warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+    for (const auto& warning : loaded.warnings) (void)std::fprintf(stderr, "warning: %s\n", warning.c_str());
     if (!loaded.ok()) {
-        for (const auto& error : loaded.errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+        for (const auto& error : loaded.errors) (void)std::fprintf(stderr, "%s\n", error.to_string().c_str());
         return kExitConfig;
     }
-    std::printf("OK: %zu consumer groups\n", loaded.config->groups.size());
+    (void)std::printf("OK: %zu consumer groups\n", loaded.config->groups.size());
     return kExitOk;
 }
 
@@ -171,7 +173,7 @@ int main(int argc, char** argv) {
     const int signal_fd = block_signals();
     if (signal_fd < 0) {
         iot::log_event(spdlog::level::critical, iot::LogContext{"startup_failed", ""}, "cannot block signals: {}",
-                       std::strerror(errno));
+                       iot::errno_text(errno));
         notifier.notify("STOPPING=1");
         return kExitFailure;
     }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "iot-amqpd/config_diff.hpp"
+#include "iot-amqpd/errno_text.hpp"
 #include "iot-amqpd/logging.hpp"
 
 namespace iot {
@@ -26,7 +27,7 @@ constexpr std::int64_t kMinTickAgeLimitMs = 1000;
 class TimerFd {
 public:
     explicit TimerFd(std::int64_t period_ms) : fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) {
-        if (fd_ < 0) throw std::runtime_error(std::string("timerfd_create: ") + std::strerror(errno));
+        if (fd_ < 0) throw std::runtime_error("timerfd_create: " + errno_text(errno));
         itimerspec spec{};
         spec.it_interval.tv_nsec = period_ms * 1000000;
         spec.it_value = spec.it_interval;
@@ -73,7 +74,7 @@ int Supervisor::run(int signal_fd) {
         pollfd fds[2] = {{signal_fd, POLLIN, 0}, {timer.fd(), POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+            throw std::runtime_error("poll: " + errno_text(errno));
         }
         if ((fds[0].revents & POLLIN) != 0) {
             signalfd_siginfo info{};
@@ -100,7 +101,7 @@ int Supervisor::run(int signal_fd) {
     return stop_groups(names, kStopTimeout) ? 0 : 1;
 }
 
-void Supervisor::start_group(std::shared_ptr<const GroupConfig> group) {
+void Supervisor::start_group(const std::shared_ptr<const GroupConfig>& group) {
     auto runner = std::make_unique<GroupRunner>(group, profile_, config_->output);
     runner->start();
     log_event(spdlog::level::info, LogContext{"group_started", group->name},
@@ -250,7 +251,7 @@ void Supervisor::write_metrics(std::int64_t now) {
     if (const int err = write_file_atomically(config_->metrics.textfile, render_metrics(snapshot(now), process));
         err != 0) {
         log_event(spdlog::level::warn, LogContext{"metrics_failed", ""}, "cannot write metrics file {}: {}",
-                  config_->metrics.textfile, std::strerror(err));
+                  config_->metrics.textfile, errno_text(err));
     }
 }
 

@@ -36,7 +36,7 @@ public:
     int run(int signal_fd);
 
 private:
-    void start_group(std::shared_ptr<const GroupConfig> group);
+    void start_group(const std::shared_ptr<const GroupConfig>& group);
     bool stop_groups(const std::vector<std::string>& names, std::chrono::milliseconds timeout);
     void on_timer();
     void reload();
