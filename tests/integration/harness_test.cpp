@@ -19,9 +19,11 @@
 
 #include "daemon_config.hpp"
 #include "delivery_audit.hpp"
+#include "iot-amqpd/signer.hpp"
 #include "journal_reader.hpp"
 #include "journald.hpp"
 #include "notify_listener.hpp"
+#include "scenario.hpp"
 #include "subprocess.hpp"
 #include "temp_dir.hpp"
 #include "wait_until.hpp"
@@ -405,6 +407,58 @@ TEST(HarnessConfig, WritesEveryGroupAndQuotesStrings) {
         << yaml;
     EXPECT_EQ(yaml.find("CG2"), std::string::npos) << yaml;
     EXPECT_NE(yaml.find("syslog_identifier: \"iot-msg \\\"quoted\\\"\""), std::string::npos) << yaml;
+}
+
+// ---- the scenario fixture, without a daemon --------------------------------------
+
+TEST(HarnessScenario, StartsTheEmulatorAndDrivesItsControlSocket) {
+    Scenario scenario;
+    EXPECT_GT(scenario.emulator_port(), 0);
+    const auto reply = scenario.publish("CG-A", 25, "h-");
+    EXPECT_EQ(reply["first_id"].as_string(), "h-1");
+    EXPECT_EQ(reply["last_id"].as_string(), "h-25");
+    const auto counters = scenario.counters("CG-A");
+    EXPECT_EQ(counters.published, 25);
+    EXPECT_EQ(counters.accepted, 0);
+    EXPECT_EQ(counters.connections, 0);
+    EXPECT_FALSE(scenario.wait_all_accepted({"CG-A"}, 300ms)) << "nobody consumes: it must not pass";
+    EXPECT_THROW(scenario.emulator("no_such_command"), std::runtime_error);
+}
+
+TEST(HarnessScenario, SecretScanCatchesTheSecretAndAnySaslPassword) {
+    Scenario scenario;
+    const auto& identifier = scenario.message_identifier();
+    ASSERT_EQ(sd_journal_send("MESSAGE=harmless", "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr), 0);
+    ASSERT_TRUE(scenario.messages().wait_for_count(1, 10s));
+    EXPECT_TRUE(scenario.no_secret_leaked());
+
+    // A password signed a moment ago, as a daemon would compute it.
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    const Secret secret(scenario.correct_secret());
+    const auto password =
+        hmac_base64(SignMethod::hmacsha256, secret, string_to_sign(scenario.access_key_id(), nullptr, now_ms - 1234));
+    ASSERT_EQ(sd_journal_send("MESSAGE=user=x password=%s", std::string(password.reveal()).c_str(),
+                              "SYSLOG_IDENTIFIER=%s", identifier.c_str(), nullptr),
+              0);
+    ASSERT_TRUE(scenario.messages().wait_for_count(2, 10s));
+    const auto caught = scenario.no_secret_leaked();
+    EXPECT_FALSE(caught);
+    EXPECT_NE(std::string(caught.message()).find("SASL password"), std::string::npos) << caught.message();
+}
+
+TEST(HarnessScenario, SecretScanCatchesEverySecretEverWritten) {
+    Scenario scenario;
+    const std::string old_secret = "old-secret-" + scenario.run_id();
+    scenario.write_secret(old_secret);
+    scenario.write_secret(scenario.correct_secret());
+    ASSERT_EQ(sd_journal_send("MESSAGE=leaked %s", old_secret.c_str(), "SYSLOG_IDENTIFIER=%s",
+                              scenario.message_identifier().c_str(), nullptr),
+              0);
+    ASSERT_TRUE(scenario.messages().wait_for_count(1, 10s));
+    EXPECT_FALSE(scenario.no_secret_leaked());
+    EXPECT_EQ(scenario.diagnostics().find(old_secret), std::string::npos) << "diagnostics must redact secrets";
 }
 
 }  // namespace

@@ -95,6 +95,7 @@ public:
     // as a secret that must never appear in output.
     void write_secret(const std::string& value);
     [[nodiscard]] const std::string& correct_secret() const noexcept { return secret_; }
+    [[nodiscard]] const std::string& access_key_id() const noexcept { return access_key_id_; }
 
     // ---- the daemon ----
     // Writes the config if it was never written, then starts the daemon.
