@@ -1,0 +1,671 @@
+#!/usr/bin/python3
+"""The iot-amqpd benchmark (DESIGN.md §11), driven by bench/run.sh.
+
+Starts the cloud emulator once, then runs every case BENCH_RUNS times in
+rounds (round r runs each case once), so the references and the daemon share
+the machine's conditions of the moment. Each figure is the median over the
+rounds; each ratio is the median of the per-round ratios. Every journald rate
+is read back from the journal by journal-audit, which first proves every
+messageId present exactly once.
+
+Cases (N = BENCH_N, default 100 000, 300-byte JSON bodies):
+  ceiling-sendv     journal-ceiling: sd_journal_sendv() in a tight loop, the daemon's fields
+  ceiling-writer    journal-ceiling: the daemon's JournaldSink/JournalWriter in the same loop
+  daemon-journald   emulator -> iot-amqpd -> journald, 1 group x 1 connection
+  daemon-journald-4 the same with 4 groups (N/4 each)
+  daemon-stdout     emulator -> iot-amqpd -> stdout (JSON Lines into /dev/null)
+  sample-devnull    emulator -> the vendor's Python sample (tests/fidelity) -> /dev/null
+  sample-journald   the same, its stdout piped into `systemd-cat`
+  emulator          the emulator's built-in accept-only receiver (its headroom)
+  latency           1 000 msg/s for BENCH_LATENCY_S seconds: generateTime -> __REALTIME_TIMESTAMP
+  memory            8 idle groups: VmRSS; then a flood of 64 KiB messages, credit 100: VmHWM
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = "/usr/bin/python3"
+SAMPLE = os.path.join(TOP, "tests", "fidelity", "aliyun_amqp_sample.py")
+ACCESS_KEY_ID = "LTAI5tBENCHKEY01"
+INSTANCE_ID = "iot-06z00bench"
+GROUP_IDS = ["BENCHG%d" % i for i in range(1, 9)]
+SAMPLE_GROUP = "BENCHSAMPLE"
+BODY_SIZE = 300
+CREDIT = 100
+FLOOD_SIZE = 64 * 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def env_int(name, default):
+    value = os.environ.get(name, "")
+    return int(value) if value else default
+
+
+def log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# ---- /proc ------------------------------------------------------------------
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise BenchError("no %s in /proc/%d/status" % (key, pid))
+
+
+def journald_pid():
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % entry) as f:
+                if f.read().strip() == "systemd-journal":
+                    with open("/proc/%s/stat" % entry) as s:
+                        if s.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                            return int(entry)
+        except OSError:
+            continue
+    raise BenchError("no systemd-journald is running (bench/run.sh starts one)")
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": os.uname().release, "loadavg_start": load}
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+# ---- the emulator -------------------------------------------------------------
+
+class Control:
+    """One connection to the emulator's control socket (a line per request)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(60)
+        self.sock.connect(path)
+        self.buffer = b""
+
+    def call(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise BenchError("emulator closed the control connection")
+            self.buffer += chunk
+        reply, self.buffer = self.buffer.split(b"\n", 1)
+        result = json.loads(reply)
+        if not result.get("ok"):
+            raise BenchError("emulator refused %r: %s" % (line, result.get("error")))
+        return result
+
+    def groups(self):
+        return self.call("stats")["groups"]
+
+    def accepted(self, group_ids):
+        groups = self.groups()
+        return sum(groups[g]["accepted"] for g in group_ids)
+
+    def wait_links(self, group_ids, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            groups = self.groups()
+            if all(groups[g]["links"] >= 1 for g in group_ids):
+                return
+            time.sleep(0.05)
+        raise BenchError("receivers did not attach to %s within %.0f s" % (group_ids, timeout))
+
+    def wait_unlinked(self, group_ids, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            groups = self.groups()
+            if all(groups[g]["links"] == 0 for g in group_ids):
+                return
+            time.sleep(0.05)
+        raise BenchError("receivers of %s still attached after %.0f s" % (group_ids, timeout))
+
+    def wait_accepted(self, group_ids, target, timeout, watch=None):
+        """Polls every 5 ms until the groups' accepted count reaches target; returns the time it did."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.accepted(group_ids) >= target:
+                return time.monotonic()
+            if watch is not None and watch.poll() is not None:
+                raise BenchError("receiver exited with status %s before all messages were accepted" % watch.returncode)
+            if time.monotonic() > deadline:
+                raise BenchError("only %d of %d accepted within %.0f s" % (self.accepted(group_ids), target, timeout))
+            time.sleep(0.005)
+
+
+class Bench:
+    def __init__(self, build, n, runs):
+        self.build = build
+        self.n = n
+        self.runs = runs
+        self.sample_n = env_int("BENCH_SAMPLE_N", min(n, 20000))
+        self.latency_s = env_int("BENCH_LATENCY_S", 10)
+        self.latency_rate = 1000
+        self.flood_count = env_int("BENCH_FLOOD_COUNT", 1000)
+        self.timeout = env_int("BENCH_TIMEOUT_S", 300)
+        self.emulator_bin = os.path.join(build, "iot-amqpd-emulator")
+        self.daemon_bin = os.path.join(build, "iot-amqpd")
+        self.ceiling_bin = os.path.join(build, "bench", "journal-ceiling")
+        self.audit_bin = os.path.join(build, "bench", "journal-audit")
+        self.work = tempfile.mkdtemp(prefix="iot-bench.")
+        self.run_id = "%x" % (int(time.time()) & 0xFFFFFF)
+        self.emulator = None
+        self.ctl = None
+        self.secret = os.urandom(18).hex()
+        self.journald = journald_pid()
+        self.daemon_sequence = 0
+
+    # ---- set-up and tear-down ----
+
+    def start(self):
+        subprocess.run(["bash", os.path.join(TOP, "tests", "support", "make-test-certs.sh"), self.certs()],
+                       check=True, stdout=subprocess.DEVNULL)
+        secret_file = os.path.join(self.work, "access-key-secret")
+        with open(secret_file, "w") as f:
+            f.write(self.secret)
+        os.chmod(secret_file, 0o600)
+        groups = ", ".join(GROUP_IDS + [SAMPLE_GROUP])
+        with open(os.path.join(self.work, "accounts.yaml"), "w") as f:
+            f.write("instance_id: %s\nconsumer_groups: [%s]\naccounts:\n"
+                    "  - access_key_id: %s\n    access_key_secret: \"%s\"\n    consumer_groups: [%s]\n"
+                    % (INSTANCE_ID, groups, ACCESS_KEY_ID, self.secret, groups))
+        port_file = os.path.join(self.work, "port")
+        control = os.path.join(self.work, "ctl.sock")
+        self.emulator = subprocess.Popen(
+            [self.emulator_bin, "--listen", "127.0.0.1:0", "--cert", self.certs("server.pem"),
+             "--key", self.certs("server.key"), "--accounts", os.path.join(self.work, "accounts.yaml"),
+             "--control", control, "--port-file", port_file, "--log-file", os.path.join(self.work, "emulator.log")],
+            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not (os.path.exists(port_file) and os.path.exists(control)):
+            if self.emulator.poll() is not None or time.monotonic() > deadline:
+                raise BenchError("the emulator did not start; see %s/emulator.log" % self.work)
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.port = int(f.read())
+        self.ctl = Control(control)
+
+    def stop(self):
+        if self.emulator is not None and self.emulator.poll() is None:
+            self.emulator.send_signal(signal.SIGTERM)
+            try:
+                self.emulator.wait(15)
+            except subprocess.TimeoutExpired:
+                self.emulator.kill()
+                self.emulator.wait()
+        if os.environ.get("BENCH_KEEP_WORK"):
+            log("work directory kept: %s" % self.work)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def certs(self, name=""):
+        return os.path.join(self.work, "certs", name) if name else os.path.join(self.work, "certs")
+
+    # ---- helpers ----
+
+    def audit(self, identifier, expect, latency=False, id_in_message=False):
+        cmd = [self.audit_bin, "--identifier", identifier, "--timeout-s", "60"]
+        for prefix, count in expect:
+            cmd += ["--expect", "%s:%d" % (prefix, count)]
+        if latency:
+            cmd.append("--latency")
+        if id_in_message:
+            cmd.append("--id-in-message")
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, check=False, text=True)
+        result = json.loads(out.stdout)
+        if result["missing"] or result["duplicates"]:
+            raise BenchError("journal check failed for %s: %s" % (identifier, out.stdout.strip()))
+        return result
+
+    def start_daemon(self, tag, group_count, output):
+        """iot-amqpd with group_count groups (one connection each) on the emulator; waits for its links."""
+        self.daemon_sequence += 1
+        identifier = "iotb-%s-%s" % (self.run_id, tag)
+        config = os.path.join(self.work, "daemon-%d.yaml" % self.daemon_sequence)
+        lines = [
+            "defaults:",
+            "  endpoint: amqps://localhost:%d" % self.port,
+            "  access_key_id: %s" % ACCESS_KEY_ID,
+            "  access_key_secret_file: %s" % os.path.join(self.work, "access-key-secret"),
+            "  iot_instance_id: %s" % INSTANCE_ID,
+            "  credit: %d" % CREDIT,
+            "  tls: { ca_file: %s }" % self.certs("ca.pem"),
+            "  dedup_window: 10000",
+            "consumer_groups:",
+        ]
+        for i in range(group_count):
+            lines += ["  - name: bench-g%d" % (i + 1), "    consumer_group_id: %s" % GROUP_IDS[i]]
+        lines += ["output:", "  type: %s" % output, "  syslog_identifier: %s" % identifier]
+        with open(config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        stderr = open(os.path.join(self.work, "daemon-%d.log" % self.daemon_sequence), "w")
+        daemon = subprocess.Popen([self.daemon_bin, "-c", config, "--log-target", "stderr"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        stderr.close()
+        groups = GROUP_IDS[:group_count]
+        self.ctl.wait_links(groups)
+        return daemon, identifier, groups
+
+    def stop_process(self, proc, groups):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.ctl.wait_unlinked(groups)
+
+    def publish(self, groups, count_each, prefix, size=BODY_SIZE, rate=0):
+        for i, g in enumerate(groups):
+            words = "publish group=%s count=%d size=%d id_prefix=%s%d-" % (g, count_each, size, prefix, i + 1)
+            if rate:
+                words += " rate=%d" % rate
+            self.ctl.call(words)
+        return [("%s%d-" % (prefix, i + 1), count_each) for i in range(len(groups))]
+
+    # ---- the cases ----
+
+    def case_ceiling(self, mode, rnd):
+        tag = "ceiling-%s-%d" % (mode, rnd)
+        identifier = "iotb-%s-%s" % (self.run_id, tag)
+        j0 = cpu_seconds(self.journald)
+        out = subprocess.run([self.ceiling_bin, "--mode", mode, "--count", str(self.n), "--identifier", identifier,
+                              "--id-prefix", tag + "-", "--size", str(BODY_SIZE)],
+                             stdout=subprocess.PIPE, text=True, check=True)
+        sender = json.loads(out.stdout)
+        audit = self.audit(identifier, [(tag + "-", self.n)])
+        j1 = cpu_seconds(self.journald)
+        return {"rate": audit["rate"], "send_rate": sender["rate"], "cpu_us": sender["cpu_us_per_msg"],
+                "journald_cpu_us": (j1 - j0) * 1e6 / self.n}
+
+    def case_daemon(self, output, group_count, rnd):
+        tag = "daemon-%s-%dg-%d" % (output, group_count, rnd)
+        daemon, identifier, groups = self.start_daemon(tag, group_count, output)
+        try:
+            each = self.n // group_count
+            total = each * group_count
+            base = self.ctl.accepted(groups)
+            c0, j0 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
+            t0 = time.monotonic()
+            expect = self.publish(groups, each, tag + "-")
+            t1 = self.ctl.wait_accepted(groups, base + total, self.timeout, watch=daemon)
+            c1, j1 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
+            result = {"accept_rate": total / (t1 - t0), "cpu_us": (c1 - c0) * 1e6 / total}
+            if output == "journald":
+                audit = self.audit(identifier, expect)
+                result["rate"] = audit["rate"]
+                result["journald_cpu_us"] = (j1 - j0) * 1e6 / total
+            else:
+                result["rate"] = result["accept_rate"]
+            result["rss_kib"] = status_kib(daemon.pid, "VmHWM")
+            return result
+        finally:
+            self.stop_process(daemon, groups)
+
+    def case_sample(self, destination, rnd):
+        tag = "sample-%s-%d" % (destination, rnd)
+        identifier = "iotb-%s-%s" % (self.run_id, tag)
+        n = self.sample_n
+        env = dict(os.environ, AMQP_HOST="localhost", AMQP_PORT=str(self.port), AMQP_CA_FILE=self.certs("ca.pem"),
+                   ACCESS_KEY_ID=ACCESS_KEY_ID, ACCESS_KEY_SECRET=self.secret, CONSUMER_GROUP_ID=SAMPLE_GROUP,
+                   CLIENT_ID="bench-sample-%d" % rnd, IOT_INSTANCE_ID=INSTANCE_ID,
+                   SAMPLE_EXPECT_MESSAGES=str(n), SAMPLE_MAX_SECONDS=str(self.timeout))
+        err = open(os.path.join(self.work, "%s.log" % tag), "w")
+        cat = None
+        if destination == "devnull":
+            sample = subprocess.Popen([PYTHON, SAMPLE], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=err)
+        else:
+            sample = subprocess.Popen([PYTHON, SAMPLE], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=err)
+            cat = subprocess.Popen(["systemd-cat", "-t", identifier], stdin=sample.stdout)
+            sample.stdout.close()
+        err.close()
+        try:
+            self.ctl.wait_links([SAMPLE_GROUP])
+            base = self.ctl.accepted([SAMPLE_GROUP])
+            c0 = cpu_seconds(sample.pid)
+            t0 = time.monotonic()
+            self.ctl.call("publish group=%s count=%d size=%d id_prefix=%s-" % (SAMPLE_GROUP, n, BODY_SIZE, tag))
+            # The sample exits after its N-th message: read its CPU time just before.
+            last_cpu = c0
+            deadline = time.monotonic() + self.timeout
+            while self.ctl.accepted([SAMPLE_GROUP]) < base + n:
+                if sample.poll() is not None:
+                    break
+                try:
+                    last_cpu = cpu_seconds(sample.pid)
+                except OSError:
+                    break
+                if time.monotonic() > deadline:
+                    raise BenchError("sample: timed out")
+                time.sleep(0.005)
+            t1 = self.ctl.wait_accepted([SAMPLE_GROUP], base + n, 30)
+            result = {"accept_rate": n / (t1 - t0), "cpu_us": (last_cpu - c0) * 1e6 / n}
+            if cat is not None:
+                sample.wait(60)
+                cat.wait(60)
+                audit = self.audit(identifier, [(tag + "-", n)], id_in_message=True)
+                result["rate"] = audit["rate"]
+            else:
+                result["rate"] = result["accept_rate"]
+            return result
+        finally:
+            for proc in (sample, cat):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    proc.wait(20)
+            self.ctl.wait_unlinked([SAMPLE_GROUP])
+
+    def case_emulator(self, rnd):
+        out = subprocess.run([self.emulator_bin, "bench", "--cert", self.certs("server.pem"), "--key",
+                              self.certs("server.key"), "--ca", self.certs("ca.pem"), "--count", str(self.n),
+                              "--credit", str(CREDIT), "--size", str(BODY_SIZE)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True)
+        result = json.loads(out.stdout)
+        return {"rate": result["msgs_per_s"]}
+
+    def case_latency(self, rnd):
+        tag = "latency-%d" % rnd
+        daemon, identifier, groups = self.start_daemon(tag, 1, "journald")
+        try:
+            count = self.latency_rate * self.latency_s
+            base = self.ctl.accepted(groups)
+            expect = self.publish(groups, count, tag + "-", rate=self.latency_rate)
+            self.ctl.wait_accepted(groups, base + count, self.latency_s + 60, watch=daemon)
+            audit = self.audit(identifier, expect, latency=True)
+            return {"p50_ms": audit["p50_us"] / 1000, "p99_ms": audit["p99_us"] / 1000,
+                    "max_ms": audit["max_us"] / 1000, "rate": audit["rate"]}
+        finally:
+            self.stop_process(daemon, groups)
+
+    def case_memory(self, rnd):
+        tag = "memory-%d" % rnd
+        daemon, identifier, groups = self.start_daemon(tag, 8, "journald")
+        try:
+            time.sleep(2)  # let the connections settle
+            idle = status_kib(daemon.pid, "VmRSS")
+            base = self.ctl.accepted(groups[:1])
+            expect = self.publish(groups[:1], self.flood_count, tag + "-", size=FLOOD_SIZE)
+            self.ctl.wait_accepted(groups[:1], base + self.flood_count, self.timeout, watch=daemon)
+            peak = status_kib(daemon.pid, "VmHWM")
+            self.audit(identifier, expect)
+            return {"idle_rss_kib": idle, "peak_rss_kib": peak, "growth_kib": peak - idle}
+        finally:
+            self.stop_process(daemon, groups)
+
+    # ---- the profile (callgrind: instruction counts do not depend on the machine's load) ----
+
+    def callgrind_run(self, output, count, tag):
+        """The daemon under callgrind receiving `count` messages; returns the callgrind output file."""
+        self.daemon_sequence += 1
+        identifier = "iotb-%s-%s" % (self.run_id, tag)
+        config = os.path.join(self.work, "daemon-%d.yaml" % self.daemon_sequence)
+        group = GROUP_IDS[7]
+        with open(config, "w") as f:
+            f.write("defaults:\n  endpoint: amqps://localhost:%d\n  access_key_id: %s\n  access_key_secret_file: %s\n"
+                    "  iot_instance_id: %s\n  credit: %d\n  tls: { ca_file: %s }\nconsumer_groups:\n"
+                    "  - name: bench-prof\n    consumer_group_id: %s\noutput:\n  type: %s\n  syslog_identifier: %s\n"
+                    % (self.port, ACCESS_KEY_ID, os.path.join(self.work, "access-key-secret"), INSTANCE_ID, CREDIT,
+                       self.certs("ca.pem"), group, output, identifier))
+        out_file = os.path.join(self.work, "callgrind.%s.out" % tag)
+        stderr = open(os.path.join(self.work, "daemon-%d.log" % self.daemon_sequence), "w")
+        daemon = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out_file,
+                                   self.daemon_bin, "-c", config, "--log-target", "stderr"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        stderr.close()
+        try:
+            self.ctl.wait_links([group], timeout=120)
+            base = self.ctl.accepted([group])
+            if count:
+                self.publish([group], count, tag + "-")
+                self.ctl.wait_accepted([group], base + count, 900, watch=daemon)
+        finally:
+            self.stop_process(daemon, [group])
+        return out_file
+
+    @staticmethod
+    def callgrind_functions(out_file, inclusive):
+        """{function: Ir} from callgrind_annotate, plus "TOTAL"."""
+        text = subprocess.run(["callgrind_annotate", "--inclusive=" + ("yes" if inclusive else "no"),
+                               "--threshold=100", out_file],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True).stdout
+        result = {}
+        for line in text.splitlines():
+            parts = line.split(None, 2)
+            if len(parts) < 3 or not parts[0][0].isdigit():
+                continue
+            ir = int(parts[0].replace(",", ""))
+            name = parts[2]
+            if name.startswith("PROGRAM TOTALS"):
+                result["TOTAL"] = ir
+                continue
+            name = name.split(":", 1)[1] if ":" in name.split("(")[0] else name
+            name = name.rsplit(" [", 1)[0]
+            result[name] = result.get(name, 0) + ir
+        return result
+
+    def profile(self):
+        small, large = env_int("BENCH_PROFILE_SMALL", 2000), env_int("BENCH_PROFILE_N", 20000)
+        lines = ["Instructions per message (valgrind callgrind, marginal cost between %d and %d messages):" % (small, large), ""]
+        for output in ("journald", "stdout"):
+            runs = {}
+            for count in (small, large):
+                out_file = self.callgrind_run(output, count, "profile-%s-%d" % (output, count))
+                runs[count] = (self.callgrind_functions(out_file, False), self.callgrind_functions(out_file, True))
+            per = lambda table, name: (table[large].get(name, 0) - table[small].get(name, 0)) / (large - small)  # noqa: E731
+            exclusive = {k: per({c: runs[c][0] for c in runs}, k) for k in runs[large][0]}
+            inclusive = {k: per({c: runs[c][1] for c in runs}, k) for k in runs[large][1]}
+            total = exclusive.pop("TOTAL")
+            lines.append("### output: %s — %.0f instructions per message in the whole process" % (output, total))
+            lines.append("")
+            lines.append("| inclusive Ir/msg | function |")
+            lines.append("| ---: | --- |")
+            for name, ir in sorted(inclusive.items(), key=lambda kv: -kv[1]):
+                if ("iot::" in name or "decode" in name or name.startswith("pn_") or "proton::" in name) \
+                        and ir >= 0.03 * total and "GroupRunner" not in name and "_M_run" not in name:
+                    lines.append("| %.0f | %s |" % (ir, name[:150]))
+            lines.append("")
+            lines.append("| exclusive Ir/msg | function |")
+            lines.append("| ---: | --- |")
+            for name, ir in sorted(exclusive.items(), key=lambda kv: -kv[1])[:20]:
+                lines.append("| %.0f | %s |" % (ir, name[:150]))
+            lines.append("")
+        return "\n".join(lines)
+
+    def cases(self):
+        return [
+            ("ceiling-sendv", lambda r: self.case_ceiling("sendv", r)),
+            ("ceiling-writer", lambda r: self.case_ceiling("writer", r)),
+            ("daemon-journald", lambda r: self.case_daemon("journald", 1, r)),
+            ("daemon-journald-4", lambda r: self.case_daemon("journald", 4, r)),
+            ("daemon-stdout", lambda r: self.case_daemon("stdout", 1, r)),
+            ("sample-devnull", lambda r: self.case_sample("devnull", r)),
+            ("sample-journald", lambda r: self.case_sample("journald", r)),
+            ("emulator", self.case_emulator),
+            ("latency", self.case_latency),
+            ("memory", self.case_memory),
+        ]
+
+
+# ---- the report -----------------------------------------------------------------
+
+def median_of(rounds, case, key):
+    values = [r[case][key] for r in rounds if case in r and key in r[case]]
+    return statistics.median(values) if values else None
+
+
+def ratio_of(rounds, num, den, key="rate"):
+    values = [r[num][key] / r[den][key] for r in rounds if num in r and den in r and r[den][key]]
+    return statistics.median(values) if values else None
+
+
+def fmt_rate(v):
+    return "—" if v is None else "{:,.0f}".format(v)
+
+
+def fmt(v, spec):
+    return "—" if v is None else format(v, spec)
+
+
+def report(info, rounds, bench):
+    m = lambda case, key: median_of(rounds, case, key)  # noqa: E731
+    out = []
+    out.append("Machine: %d CPUs, %s, kernel %s; load average %s at start, %s at end"
+               % (info["nproc"], info["cpu"], info["kernel"], info["loadavg_start"], info["loadavg_end"]))
+    out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), credit %d, median of %d runs"
+               % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds)))
+    out.append("")
+    out.append("| case | msg/s | CPU µs/msg (process) | journald CPU µs/msg |")
+    out.append("| --- | ---: | ---: | ---: |")
+    rows = [
+        ("ceiling: sd_journal_sendv loop", "ceiling-sendv"),
+        ("ceiling: daemon's JournalWriter loop", "ceiling-writer"),
+        ("daemon → journald, 1 group × 1 conn", "daemon-journald"),
+        ("daemon → journald, 4 groups × 1 conn", "daemon-journald-4"),
+        ("daemon → stdout (/dev/null)", "daemon-stdout"),
+        ("vendor sample (Python) → /dev/null", "sample-devnull"),
+        ("vendor sample (Python) → systemd-cat", "sample-journald"),
+        ("emulator → accept-only receiver", "emulator"),
+    ]
+    for label, case in rows:
+        out.append("| %s | %s | %s | %s |" % (label, fmt_rate(m(case, "rate")), fmt(m(case, "cpu_us"), ".1f"),
+                                             fmt(m(case, "journald_cpu_us"), ".1f")))
+    out.append("")
+    out.append("| measure | value | target |")
+    out.append("| --- | ---: | --- |")
+    checks = []
+
+    def row(label, value, target, ok):
+        mark = "" if ok is None else (" ✓" if ok else " ✗")
+        out.append("| %s | %s | %s%s |" % (label, value, target, mark))
+        checks.append(ok)
+
+    r = ratio_of(rounds, "daemon-journald", "ceiling-sendv")
+    row("daemon→journald ÷ ceiling (sd_journal_sendv)", fmt(r, ".2f"), "≥ 0.9", None if r is None else r >= 0.9)
+    r = ratio_of(rounds, "daemon-journald-4", "ceiling-sendv")
+    row("daemon→journald, 4 groups ÷ ceiling", fmt(r, ".2f"), "≥ 0.9", None if r is None else r >= 0.9)
+    r = ratio_of(rounds, "ceiling-writer", "ceiling-sendv")
+    row("JournalWriter loop ÷ sd_journal_sendv loop", fmt(r, ".2f"), "≈ 1 (costs nothing extra)", None)
+    r = ratio_of(rounds, "daemon-stdout", "sample-devnull")
+    row("daemon→stdout ÷ sample→/dev/null", fmt(r, ".1f"), "≥ 20", None if r is None else r >= 20)
+    r = ratio_of(rounds, "daemon-journald", "sample-journald")
+    row("daemon→journald ÷ sample→systemd-cat", fmt(r, ".1f"), "(reference)", None)
+    r = ratio_of(rounds, "emulator", "daemon-stdout")
+    row("emulator headroom ÷ daemon→stdout", fmt(r, ".1f"), "> 1 (else the emulator limits)", None if r is None else r > 1)
+    p50, p99 = m("latency", "p50_ms"), m("latency", "p99_ms")
+    row("latency generateTime→journal at %d msg/s, p50" % bench.latency_rate, fmt(p50, ".2f") + " ms", "", None)
+    row("latency generateTime→journal at %d msg/s, p99" % bench.latency_rate, fmt(p99, ".2f") + " ms", "≤ 5 ms",
+        None if p99 is None else p99 <= 5)
+    idle = m("memory", "idle_rss_kib")
+    row("RSS, 8 idle groups (VmRSS)", fmt(None if idle is None else idle / 1024, ".1f") + " MiB", "≤ 16 MiB",
+        None if idle is None else idle <= 16 * 1024)
+    peak, growth = m("memory", "peak_rss_kib"), m("memory", "growth_kib")
+    window_kib = CREDIT * FLOOD_SIZE / 1024
+    row("peak RSS, %d × 64 KiB flood, credit %d (VmHWM)" % (bench.flood_count, CREDIT),
+        "%s MiB (+%s MiB)" % (fmt(None if peak is None else peak / 1024, ".1f"),
+                              fmt(None if growth is None else growth / 1024, ".1f")),
+        "growth ≤ credit × size (%.1f MiB) + small constant" % (window_kib / 1024), None)
+    return "\n".join(out), checks
+
+
+def run_profile(bench):
+    try:
+        bench.start()
+        text = bench.profile()
+    finally:
+        bench.stop()
+    out_dir = os.path.join(bench.build, "bench-results")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, time.strftime("profile-%Y%m%d-%H%M%S.md"))
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    print(text)
+    log("saved in %s" % path)
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "build-bench")
+    n = env_int("BENCH_N", 100000)
+    runs = env_int("BENCH_RUNS", 3)
+    only = [c for c in os.environ.get("BENCH_ONLY", "").split(",") if c]
+    bench = Bench(build, n, runs)
+    if len(sys.argv) > 2 and sys.argv[2] == "--profile":
+        run_profile(bench)
+        return
+    info = machine()
+    rounds = []
+    started = time.monotonic()
+    try:
+        bench.start()
+        for rnd in range(1, runs + 1):
+            results = {}
+            for name, run in bench.cases():
+                if only and name not in only:
+                    continue
+                if name.startswith("sample") and not os.path.exists(SAMPLE):
+                    continue
+                t = time.monotonic()
+                results[name] = run(rnd)
+                log("round %d/%d %-18s %5.1f s  %s" % (rnd, runs, name, time.monotonic() - t,
+                                                      json.dumps(results[name], sort_keys=True)))
+            rounds.append(results)
+    finally:
+        bench.stop()
+    info["loadavg_end"] = loadavg()
+    info["seconds"] = time.monotonic() - started
+    text, _ = report(info, rounds, bench)
+    out_dir = os.path.join(build, "bench-results")
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(out_dir, stamp + ".json"), "w") as f:
+        json.dump({"machine": info, "n": n, "runs": runs, "sample_n": bench.sample_n, "rounds": rounds}, f, indent=1)
+    with open(os.path.join(out_dir, stamp + ".md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+    log("took %.0f s; raw results in %s/%s.json" % (info["seconds"], out_dir, stamp))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as e:
+        log("bench: %s" % e)
+        sys.exit(1)
