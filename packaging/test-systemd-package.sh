@@ -59,6 +59,8 @@ die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
 timing() { log "TIME: $1 $((SECONDS - $2))s"; }
 
 # ---- running things inside the container ----------------------------------
+# Pipelines below never use `grep -q`: under pipefail, a grep that stops
+# reading early fails the pipeline through the writer's SIGPIPE.
 ct() { nsenter -t "$leader" -a "$@"; }
 # A transient service inside the container, waited for; its exit status and
 # output come back. For anything that should belong to the container's systemd.
@@ -80,20 +82,48 @@ wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
 # shared libraries.
 required_packages() {
     dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
-        grep -v '^$'
-    ldd "$emulator" | awk '$3 ~ /^\// { print $3 }' | while read -r lib; do
-        dpkg -S "*/$(basename "$lib")" 2>/dev/null | head -n 1 | cut -d: -f1
-    done
+        grep -v '^$' | while read -r name; do real_package "$name"; done
+    library_owners $(ldd "$emulator" | awk '$3 ~ /^\// { print $3 }')
     printf '%s\n' "${base_packages[@]}"
+}
+
+# The packages that ship these libraries, asked in one dpkg -S (each call
+# reads the whole file database): by the path ldd printed and its merged-/usr
+# twin, since dpkg knows each file under only one of the two.
+library_owners() {
+    local lib paths=()
+    for lib in "$@"; do paths+=("$lib" "/usr$lib" "${lib#/usr}"); done
+    dpkg -S "${paths[@]}" 2>/dev/null | grep -v '^diversion' | cut -d: -f1
+}
+
+# debootstrap takes only real packages: a virtual one (libspdlog1.10-fmt9 is
+# provided by libspdlog1.10) becomes the package that provides it here.
+real_package() {
+    local provider
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; then
+        echo "$1"
+        return
+    fi
+    provider=$(dpkg-query -W -f='${Package}\t${db:Status-Status}\t${Provides}\n' |
+        awk -F'\t' -v want="$1" '$2 == "installed" && !found {
+            n = split($3, provided, /, */)
+            for (i = 1; i <= n; i++) { sub(/ .*/, "", provided[i]); if (provided[i] == want) found = $1 }
+        }
+        END { print found }')
+    echo "${provider:-$1}"
 }
 
 prepare_rootfs() {
     local t0=$SECONDS packages missing
     mapfile -t packages < <(required_packages | sort -u)
+    # Building or extending the cache takes the lock exclusively; a booted
+    # container holds it shared, since its overlay reads the rootfs live.
+    mkdir -p "$cache"
+    exec 9>"$cache/lock"
+    flock -w 600 9 || die "another run holds $cache/lock"
     if [ ! -x "$rootfs/usr/lib/systemd/systemd" ]; then
-        log "rootfs: debootstrap bookworm into $rootfs (first run only)"
+        log "rootfs: debootstrap bookworm into $rootfs (first run only) with ${packages[*]}"
         rm -rf "$rootfs.new"
-        mkdir -p "$cache"
         if ! debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
             bookworm "$rootfs.new" "$mirror" >"$cache/debootstrap.log" 2>&1; then
             tail -n 20 "$cache/debootstrap.log"
@@ -105,7 +135,7 @@ prepare_rootfs() {
     fi
     # A dependency added since the cache was built: install just that, online.
     mapfile -t missing < <(for p in "${packages[@]}"; do
-        chroot "$rootfs" dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || echo "$p"
+        chroot "$rootfs" dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -x installed >/dev/null || echo "$p"
     done)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "rootfs: installing ${missing[*]}"
@@ -113,6 +143,7 @@ prepare_rootfs() {
             sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
             sh "${missing[@]}" </dev/null >"$cache/apt.log" 2>&1 || { tail -n 20 "$cache/apt.log"; die "apt-get in the rootfs failed"; }
     fi
+    flock -s 9
     timing rootfs "$t0"
 }
 
@@ -166,8 +197,19 @@ shutdown_container() {
     nspawn_pid=
 }
 
+# On failure, what the daemon and systemd said about it (not the message
+# entries), and the emulator's last lines, before the container goes away.
+dump_journal() {
+    log "---- container journal: iot-amqpd's own lines and systemd's about it ----"
+    ct journalctl -q --no-pager -n 60 -o short-monotonic \
+        _SYSTEMD_UNIT=iot-amqpd.service SYSLOG_IDENTIFIER=iot-amqpd + _PID=1 UNIT=iot-amqpd.service
+    log "---- container journal: emulator ----"
+    ct journalctl -q --no-pager -n 20 -o short-monotonic -u iot-emulator.service
+}
+
 cleanup() {
     local status=$?
+    if [ "$failed" -gt 0 ] && [ -n "$leader" ] && ! nspawn_gone; then dump_journal 2>&1 | cut -c1-400; fi
     shutdown_container
     [ -n "$stage" ] && rm -rf "$stage" "$stage.console.log"
     log "TIME: total $((SECONDS - started_at))s"
@@ -304,9 +346,9 @@ check "unit /lib/systemd/system/iot-amqpd.service 644 root:root" \
 check "config /etc/iot-amqpd/iot-amqpd.yaml 640 root:iot-amqpd" \
     file_is /etc/iot-amqpd/iot-amqpd.yaml 640 root:iot-amqpd
 check "config dir /etc/iot-amqpd 750 root:iot-amqpd" file_is /etc/iot-amqpd 750 root:iot-amqpd
-is_conffile() { ct dpkg-query -W -f='${Conffiles}' iot-amqpd | grep -q '^ /etc/iot-amqpd/iot-amqpd.yaml '; }
+is_conffile() { ct dpkg-query -W -f='${Conffiles}' iot-amqpd | grep '^ /etc/iot-amqpd/iot-amqpd.yaml ' >/dev/null; }
 check "config is a conffile" is_conffile
-system_user_ok() { ct getent passwd iot-amqpd | grep -q ':/usr/sbin/nologin$'; }
+system_user_ok() { ct getent passwd iot-amqpd | grep ':/usr/sbin/nologin$' >/dev/null; }
 check "system user iot-amqpd exists with nologin shell" system_user_ok
 check "man pages iot-amqpd(8) and iot-amqpd.yaml(5) installed" \
     ct test -f /usr/share/man/man8/iot-amqpd.8.gz -a -f /usr/share/man/man5/iot-amqpd.yaml.5.gz
@@ -335,7 +377,7 @@ if ct systemctl start iot-amqpd.service >/dev/null 2>&1; then
 else
     pass "start with the shipped config (no secret yet) fails"
 fi
-unconfigured_status() { status_text | grep -q '^invalid configuration: .*access-key-secret'; }
+unconfigured_status() { status_text | grep '^invalid configuration: .*access-key-secret' >/dev/null; }
 check "STATUS= names the config error" unconfigured_status
 log "  Status: $(status_text)"
 sleep $((restart_sec + 3))  # the one fixed wait: proving that nothing happens
@@ -414,7 +456,7 @@ device_filter_ok() {
 check "journalctl IOT_DEVICE_NAME=... finds one device's messages" device_filter_ok
 metrics_readable() {  # as node_exporter would read it: another unprivileged user
     ct runuser -u nobody -- cat /run/iot-amqpd/metrics.prom 2>/dev/null |
-        grep -q '^iot_amqpd_messages_written_total{group="group-a"} 50$'
+        grep '^iot_amqpd_messages_written_total{group="group-a"} 50$' >/dev/null
 }
 check "metrics file in /run/iot-amqpd readable by other users, counting 50 written" wait_until 5 metrics_readable
 
@@ -451,7 +493,7 @@ check "messages still delivered after the failed reload" \
 since=$(ct date '+%Y-%m-%d %H:%M:%S')
 ct systemctl kill -s HUP --kill-who=main iot-amqpd.service
 reload_failed_logged() {
-    ct journalctl -q --no-pager -u iot-amqpd.service --since "$since" IOT_EVENT=reload_failed | grep -q .
+    ct journalctl -q --no-pager -u iot-amqpd.service --since "$since" IOT_EVENT=reload_failed | grep . >/dev/null
 }
 check "SIGHUP with a broken file: reload_failed logged" wait_until 10 reload_failed_logged
 check "SIGHUP with a broken file: still active, same process" \
@@ -475,7 +517,7 @@ else
     fail "watchdog: frozen daemon restarted"
     ct kill -CONT "$pid_before" 2>/dev/null
 fi
-watchdog_logged() { ct journalctl -q --no-pager -u iot-amqpd.service | grep -q 'Watchdog timeout'; }
+watchdog_logged() { ct journalctl -q --no-pager -u iot-amqpd.service | grep 'Watchdog timeout' >/dev/null; }
 check "watchdog: systemd logged the watchdog timeout" watchdog_logged
 check "watchdog: NRestarts went up" test "$(ct systemctl show -P NRestarts iot-amqpd.service)" -gt "$restarts_before"
 check "watchdog: messages published while frozen arrive exactly once after the restart" \
@@ -527,7 +569,3 @@ check "purge: systemd no longer knows the unit" ct_says not-found systemctl show
 check "purge: no failed units in the container" ct_says "" systemctl list-units --failed --plain --no-legend
 timing purge "$t0"
 
-if [ "$failed" -gt 0 ]; then
-    log "---- container journal, last lines of iot-amqpd ----"
-    ct journalctl -q --no-pager -u iot-amqpd.service -n 40 -o short-monotonic 2>/dev/null
-fi
