@@ -694,6 +694,26 @@ KeySet group_keys() {
     return keys;
 }
 
+}  // namespace
+
+std::vector<std::string> accepted_config_keys() {
+    std::vector<std::string> keys;
+    auto add = [&keys](std::string_view prefix, const KeySet& set) {
+        for (const auto key : set) keys.push_back(std::string(prefix) + std::string(key));
+    };
+    add("", kTopKeys);
+    add("consumer_groups.", kGroupOnlyKeys);
+    add("defaults.", kPerGroupKeys);
+    add("defaults.reconnect.", kReconnectKeys);
+    add("defaults.tls.", kTlsKeys);
+    add("output.", kOutputKeys);
+    add("metrics.", kMetricsKeys);
+    add("log.", kLogKeys);
+    return keys;
+}
+
+namespace {
+
 std::string top_level_hint(std::string_view key) {
     if (contains(kPerGroupKeys, key) || contains(kGroupOnlyKeys, key))
         return std::string(key) + " is a per-group setting: put it under defaults: or inside a consumer group";

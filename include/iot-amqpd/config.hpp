@@ -123,4 +123,8 @@ struct LoadResult {
 // The names used in the config and by --log-level (case-insensitive): trace, debug, info, warn, error.
 [[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view text);
 
+// Every key the loader accepts, as "section.key" paths ("defaults.heartbeat" stands for
+// the per-group keys, which consumer_groups[] accepts too), for the documentation tests.
+[[nodiscard]] std::vector<std::string> accepted_config_keys();
+
 }  // namespace iot
