@@ -1,6 +1,7 @@
 #include "iot-amqpd/metrics.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,9 +72,12 @@ int write_file_atomically(const std::string& path, const std::string& content) {
     const std::string tmp = path + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return errno;
-    std::size_t done = 0;
     int err = 0;
-    while (done < content.size()) {
+    // node_exporter runs as another user: the file is world-readable whatever
+    // the service's umask (it holds counters, never secrets).
+    if (::fchmod(fd, 0644) != 0) err = errno;
+    std::size_t done = 0;
+    while (err == 0 && done < content.size()) {
         const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
         if (n < 0) {
             if (errno == EINTR) continue;

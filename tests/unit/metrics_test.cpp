@@ -1,6 +1,7 @@
 #include "iot-amqpd/metrics.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -42,7 +43,12 @@ TEST(Metrics, WritesTheFileAtomically) {
     char tmpl[] = "/tmp/iot-metrics-XXXXXX";
     const std::string dir = ::mkdtemp(tmpl);
     const std::string path = dir + "/metrics.prom";
+    const mode_t previous = ::umask(077);  // the service's umask: the file must still be readable by node_exporter
     ASSERT_EQ(write_file_atomically(path, "a 1\n"), 0);
+    ::umask(previous);
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644U);
     ASSERT_EQ(write_file_atomically(path, "a 2\n"), 0);
     std::ifstream in(path);
     std::stringstream got;
