@@ -13,9 +13,8 @@
 namespace iot {
 namespace {
 
-constexpr char kEquals[] = "=";
-constexpr char kNewline[] = "\n";
 constexpr int kSendBufferBytes = 8 * 1024 * 1024;
+constexpr std::size_t kInPlaceBytes = 4096;
 
 iovec iov_of(const void* data, std::size_t size) {
     return iovec{const_cast<void*>(data), size};  // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
@@ -46,23 +45,43 @@ int JournalWriter::ensure_socket() {
     return 0;
 }
 
+// The datagram is built from few iovecs: the kernel's cost of sendmsg() grows
+// with their number, so every field is copied into one staging buffer except
+// values of kInPlaceBytes or more (a big body), which are sent in place.
 int JournalWriter::send(const std::vector<JournalField>& fields) {
+    std::size_t staged = 0;
+    for (const auto& f : fields) {
+        staged += f.name.size() + 1 + sizeof(std::uint64_t) + 1;
+        if (f.value.size() < kInPlaceBytes) staged += f.value.size();
+    }
+    staging_.clear();
+    staging_.reserve(staged);  // no reallocation below: iovecs point into it
     iov_.clear();
-    lengths_.resize(fields.size());
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-        const auto& f = fields[i];
-        iov_.push_back(iov_of(f.name.data(), f.name.size()));
+    const char* unsent = staging_.data();  // staged bytes not yet covered by an iovec
+    const auto cover_staged = [&] {
+        const char* end = staging_.data() + staging_.size();
+        if (end > unsent) iov_.push_back(iov_of(unsent, static_cast<std::size_t>(end - unsent)));
+        unsent = end;
+    };
+    for (const auto& f : fields) {
+        staging_.append(f.name);
         if (f.value.find('\n') == std::string_view::npos) {
-            iov_.push_back(iov_of(kEquals, 1));
+            staging_ += '=';
         } else {
             // Binary-safe form: NAME '\n' <le64 size> value '\n'.
-            lengths_[i] = htole64(static_cast<std::uint64_t>(f.value.size()));
-            iov_.push_back(iov_of(kNewline, 1));
-            iov_.push_back(iov_of(&lengths_[i], sizeof(std::uint64_t)));
+            const std::uint64_t size = htole64(static_cast<std::uint64_t>(f.value.size()));
+            staging_ += '\n';
+            staging_.append(reinterpret_cast<const char*>(&size), sizeof size);
         }
-        iov_.push_back(iov_of(f.value.data(), f.value.size()));
-        iov_.push_back(iov_of(kNewline, 1));
+        if (f.value.size() < kInPlaceBytes) {
+            staging_.append(f.value);
+        } else {
+            cover_staged();
+            iov_.push_back(iov_of(f.value.data(), f.value.size()));
+        }
+        staging_ += '\n';
     }
+    cover_staged();
     if (const int err = ensure_socket(); err != 0) return err;
     const int err = send_datagram();
     if (err == EMSGSIZE || err == ENOBUFS) return send_via_memfd();

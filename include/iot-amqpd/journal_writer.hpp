@@ -39,7 +39,7 @@ private:
     std::string socket_path_;
     int fd_ = -1;
     std::vector<iovec> iov_;
-    std::vector<std::uint64_t> lengths_;  // little-endian sizes for fields holding '\n'
+    std::string staging_;  // the entry's fields, except big values sent in place
 };
 
 }  // namespace iot
