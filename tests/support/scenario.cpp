@@ -133,6 +133,7 @@ Scenario::~Scenario() {
         }
     }
     if (::testing::Test::HasFailure()) {
+        dir_.keep();  // the daemon's stdout, the emulator's log and the config, for a post-mortem
         std::fprintf(stderr, "\n===== scenario %s diagnostics =====\n%s===== end of diagnostics =====\n\n",
                      run_id_.c_str(), diagnostics().c_str());
     }
