@@ -15,6 +15,7 @@
 #include "iot-amqpd/secret.hpp"
 #include "iot-amqpd/signer.hpp"
 #include "journald.hpp"
+#include "test_certs.hpp"
 #include "wait_until.hpp"
 
 namespace iot::test {
@@ -34,22 +35,6 @@ std::string random_hex(std::size_t length) {
     std::string text;
     for (std::size_t i = 0; i < length; ++i) text += digits[engine() % 16];
     return text;
-}
-
-// Certificates are made once per test process: key generation is the slow part.
-const std::filesystem::path& shared_cert_dir() {
-    static TempDir dir("iot-certs");
-    static std::once_flag made;
-    std::call_once(made, [] {
-        const std::string command = "/bin/bash '" + std::string(IOT_SOURCE_DIR) +
-                                    "/tests/support/make-test-certs.sh' '" + dir.path().string() + "' >'" +
-                                    (dir / "make-test-certs.log").string() + "' 2>&1";
-        if (std::system(command.c_str()) != 0) {
-            throw std::runtime_error("make-test-certs.sh failed: " +
-                                     read_file(dir / "make-test-certs.log").value_or("(no output)"));
-        }
-    });
-    return dir.path();
 }
 
 std::int64_t int_or_zero(const emu::Json& value) { return value.is_number() ? value.as_int() : 0; }
@@ -104,7 +89,7 @@ Scenario::Scenario(ScenarioOptions options)
       run_id_(random_hex(8)),
       wall_start_(std::chrono::system_clock::now()) {
     journald::ensure_running();
-    cert_dir_ = shared_cert_dir();
+    cert_dir_ = test_certs().dir;  // made once per test process: key generation is the slow part
 
     access_key_id_ = "LTAI5tIT" + random_hex(8);
     secret_path_ = dir_ / "access-key-secret";
