@@ -265,9 +265,18 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
 
 // ---- driven by the group's tick ---------------------------------------------
 
+// The tick is a container timer, not one of this connection's events: what it
+// does to the connection (accepts and credit after a write retry, a close) is
+// only written to the socket when the connection next wakes. Without wake()
+// that is the peer's next frame, up to half its idle time-out later, by which
+// time the cloud's 30 s ack time-out may have fired; and a stop never sent its
+// Close at all.
 void ConnectionSlot::tick(SteadyTime now) {
     if (state_ == State::waiting && !group_.stopping() && now >= next_attempt_) attempt(now);
-    if (!pending_.empty() && now >= next_write_retry_) drain_pending(now);
+    if (!pending_.empty() && now >= next_write_retry_) {
+        drain_pending(now);
+        if (state_ != State::waiting) connection_.wake();
+    }
 }
 
 bool ConnectionSlot::close_for_stop() {
@@ -277,6 +286,7 @@ bool ConnectionSlot::close_for_stop() {
         connection_.close();
         state_ = State::closing;
     }
+    connection_.wake();  // see tick()
     return false;
 }
 

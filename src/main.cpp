@@ -5,7 +5,9 @@
 // config -> block signals (before any thread exists) -> start the supervisor,
 // which starts one thread per consumer group and sends READY=1 -> supervise ->
 // STOPPING=1 -> drain -> exit code.
+#include <proton/logger.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -117,13 +119,24 @@ Options parse_arguments(int argc, char** argv) {
 // proton prints the SASL password in clear with frame tracing on: never run with it.
 // Runs before any thread exists, so touching the environment is safe.
 void refuse_protocol_tracing() {
+    bool refused = false;
     for (const char* name : {"PN_TRACE_FRM", "PN_TRACE_RAW", "PN_TRACE_DRV", "PN_LOG"}) {
         if (std::getenv(name) == nullptr) continue;  // NOLINT(concurrency-mt-unsafe): single-threaded here
         (void)::unsetenv(name);                       // NOLINT(concurrency-mt-unsafe): single-threaded here
+        refused = true;
         iot::log_event(spdlog::level::warn, iot::LogContext{"trace_refused", ""},
                        "{} is set; ignoring it because proton's protocol trace prints the SASL password", name);
     }
+    // proton's default logger read these variables when the library was
+    // loaded, before main(): unsetting them alone leaves frame tracing on.
+    if (refused) pn_logger_reset_mask(pn_default_logger(), PN_SUBSYSTEM_ALL, PN_LEVEL_ALL);
 }
+
+// A core dump would hold the AccessKey secret and the SASL password in clear
+// (DESIGN.md §7: no secret in any core of ours). Like ssh-agent, the daemon
+// is not dumpable: the kernel writes no core for it, and only root may
+// ptrace it.
+void refuse_core_dumps() { (void)::prctl(PR_SET_DUMPABLE, 0); }
 
 // Step 3: signals are read from a signalfd by the supervisor, never handled
 // asynchronously; they must be blocked before any thread exists.
@@ -151,6 +164,7 @@ int check_config_only(const iot::LoadResult& loaded) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    refuse_core_dumps();
     const Options options = parse_arguments(argc, argv);
     iot::logging::init(options.log_target, options.log_level.value_or(iot::LogLevel::info));
     refuse_protocol_tracing();
