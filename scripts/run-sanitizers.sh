@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Runs the test suite under the sanitizers (DESIGN.md §10):
+#   asan  build-asan, -DRUNTIME_CHECK=asan (ASan+UBSan): unit and integration tests
+#   tsan  build-tsan, -DRUNTIME_CHECK=tsan: the threaded tests, i.e. the
+#         integration tests (the daemon binary is the threaded part) and the unit
+#         tests, some of which start the emulator's threads; suppressions only for
+#         races inside the uninstrumented libqpid-proton (tests/tsan.supp)
+#
+#   scripts/run-sanitizers.sh [asan|tsan]...      default: both legs
+#
+# Sanitizer reports go to files (log_path), not stderr: the daemon's stderr is a
+# journald stream in the integration tests, where a report would be lost. Any
+# report fails the leg, as does any failing test. Reports are kept in
+# <build dir>/sanitizer-logs/ and summarised at the end of each leg.
+# Environment: SANITIZER_CTEST_ARGS adds ctest arguments (e.g. -R delivery).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+legs=("$@")
+[ ${#legs[@]} -eq 0 ] && legs=(asan tsan)
+for leg in "${legs[@]}"; do
+    case "$leg" in asan|tsan) ;; *) echo "usage: $0 [asan|tsan]..." >&2; exit 2 ;; esac
+done
+
+wanted_targets=(unit-tests integration-tests iot-amqpd iot-amqpd-emulator)
+read -r -a extra_ctest_args <<< "${SANITIZER_CTEST_ARGS:-}"
+
+# The targets of wanted_targets that this tree defines (the integration tests
+# and the emulator exist only once their sources do).
+existing_targets() {
+    local build=$1 help
+    help=$(cmake --build "$build" --target help 2>/dev/null)
+    for target in "${wanted_targets[@]}"; do
+        grep -qE "^\.\.\. $target( |$)" <<<"$help" && echo "$target"
+    done
+}
+
+# One paragraph per report file: what, the first frames and the summary line.
+summarise_reports() {
+    local dir=$1
+    for report in "$dir"/*; do
+        [ -f "$report" ] || continue
+        echo "  --- $(basename "$report")"
+        grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$report" |
+            sed 's/^==[0-9]*==//; s/^/    /'
+        grep -m6 -E '^ +#[0-9]+ ' "$report" | sed -E 's/^ +/      /; s/ \(\/[^)]*\)$//'
+        grep -m1 '^SUMMARY:' "$report" | sed 's/^/    /'
+        local kinds
+        kinds=$(grep -c -E 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$report")
+        [ "$kinds" -gt 1 ] && echo "    ($kinds reports in this file)"
+    done
+}
+
+run_leg() {
+    local leg=$1 build="$top/build-$leg" logs
+    local start
+    start=$(date +%s)
+    logs="$build/sanitizer-logs"
+    echo
+    echo "=== run-sanitizers: $leg in $build"
+
+    mkdir -p "$build"
+    if ! cmake -S "$top" -B "$build" -DRUNTIME_CHECK="$leg" -DIOT_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            >"$build/sanitizer-configure.log" 2>&1; then
+        tail -30 "$build/sanitizer-configure.log" >&2
+        echo "run-sanitizers: $leg: configure failed" >&2
+        return 1
+    fi
+    mapfile -t targets < <(existing_targets "$build")
+    echo "run-sanitizers: $leg: building ${targets[*]}"
+    if ! cmake --build "$build" -j2 --target "${targets[@]}" >"$build/sanitizer-build.log" 2>&1; then
+        grep -E 'error|Error' "$build/sanitizer-build.log" | head -30 >&2
+        echo "run-sanitizers: $leg: build failed (full log: $build/sanitizer-build.log)" >&2
+        return 1
+    fi
+    local built
+    built=$(date +%s)
+    echo "run-sanitizers: $leg: built in $((built - start))s"
+
+    rm -rf "$logs"
+    mkdir -p "$logs"
+    local -a env
+    if [ "$leg" = asan ]; then
+        env=(ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+             UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
+             LSAN_OPTIONS="log_path=$logs/lsan")
+    else
+        # halt_on_error=0: report every race in one run; exitcode 66 still fails the process.
+        env=(TSAN_OPTIONS="log_path=$logs/tsan:suppressions=$top/tests/tsan.supp:halt_on_error=0:second_deadlock_stack=1:history_size=4")
+    fi
+
+    # The integration tests write to and read back from a journald.
+    if [[ " ${targets[*]} " == *" integration-tests "* ]]; then
+        scripts/start-test-journald.sh >/dev/null || echo "run-sanitizers: warning: no journald; integration tests will fail" >&2
+    fi
+
+    local ctest_status=0
+    env "${env[@]}" ctest --test-dir "$build" --output-on-failure -j2 -L 'unit|integration' "${extra_ctest_args[@]}" \
+        >"$build/sanitizer-ctest.log" 2>&1 || ctest_status=$?
+    grep -E '^[0-9]+% tests passed|tests? failed|\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Not Run' "$build/sanitizer-ctest.log" |
+        sed 's/^/  /'
+
+    local reports
+    reports=$(find "$logs" -type f | wc -l)
+    echo "run-sanitizers: $leg: sanitizer reports:"
+    summarise_reports "$logs"
+    [ "$reports" -eq 0 ] && echo "  none"
+
+    local status=ok
+    if [ "$ctest_status" -ne 0 ] || [ "$reports" -ne 0 ]; then status=FAILED; fi
+    echo "run-sanitizers: $leg: $status (ctest exit $ctest_status, $reports report files) in $(( $(date +%s) - start ))s wall" \
+         "(build $((built - start))s, tests $(( $(date +%s) - built ))s); full ctest log: $build/sanitizer-ctest.log"
+    [ "$status" = ok ]
+}
+
+overall_start=$(date +%s)
+failed=()
+for leg in "${legs[@]}"; do
+    run_leg "$leg" || failed+=("$leg")
+done
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "run-sanitizers: FAILED: ${failed[*]} (total $(( $(date +%s) - overall_start ))s)"
+    exit 1
+fi
+echo "run-sanitizers: all legs passed (total $(( $(date +%s) - overall_start ))s)"
