@@ -1,0 +1,210 @@
+// Fault matrix, the output: journald paused (SIGSTOP) and resumed, killed
+// (SIGKILL, like a crash) and restarted, and absent when the daemon starts.
+// The daemon must acknowledge only what journald took, so after each fault
+// every published messageId is in the journal exactly once, the emulator saw
+// everything accepted and nothing in flight, and the daemon is healthy.
+//
+// The machine's journald is shared: every case restores it, on every path
+// out (RestoreJournald runs scripts/start-test-journald.sh on scope exit).
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "daemon_launch.hpp"
+#include "delivery_audit.hpp"
+#include "fault_verdict.hpp"
+#include "journald.hpp"
+#include "scenario.hpp"
+#include "wait_until.hpp"
+
+namespace iot::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Makes sure journald runs again when the case ends, however it ends.
+class RestoreJournald {
+public:
+    RestoreJournald() = default;
+    ~RestoreJournald() {
+        try {
+            (void)journald::ensure_running();
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "could not restore journald: " << e.what();
+        }
+    }
+    RestoreJournald(const RestoreJournald&) = delete;
+    RestoreJournald& operator=(const RestoreJournald&) = delete;
+};
+
+::testing::AssertionResult links_attached(Scenario& scenario, const std::string& consumer_group_id,
+                                          std::int64_t links) {
+    return wait_until(
+        consumer_group_id + " has " + std::to_string(links) + " receiver link(s)",
+        [&] { return scenario.counters(consumer_group_id).links == links; }, 20s);
+}
+
+void expect_nothing_lost(Scenario& scenario, const std::string& case_name, const std::string& group,
+                         const std::string& consumer_group_id, const std::set<std::string>& expected,
+                         std::chrono::steady_clock::time_point started) {
+    EXPECT_TRUE(emulator_settled(scenario, {consumer_group_id}, static_cast<std::int64_t>(expected.size()), 60s));
+    const auto entries = final_message_entries(scenario, expected.size(), 30s);
+    EXPECT_TRUE(
+        exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), {{group, consumer_group_id}})));
+    print_table_row(case_name, tally(entries, expected), started,
+                    "redelivered=" + std::to_string(scenario.counters(consumer_group_id).redelivered));
+}
+
+TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
+    constexpr std::size_t kMessages = 3000;
+    const auto started = std::chrono::steady_clock::now();
+    RestoreJournald restore;
+    Scenario scenario;
+    scenario.config().add_group("paused", "CG-A", 2);
+    ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
+    ASSERT_TRUE(links_attached(scenario, "CG-A", 2));
+
+    scenario.publish("CG-A", kMessages, "pause-", "kind=mixed rate=1500");
+    ASSERT_TRUE(scenario.messages().wait_for_count(100, 20s)) << "the stream must be flowing before the pause";
+    const auto pid = journald::find_pid();
+    ASSERT_TRUE(pid.has_value());
+    std::size_t pings_while_paused = 0;
+    {
+        journald::PauseGuard paused(*pid);
+        // The writes block once journald's socket queue is full: the
+        // watchdog must notice (the group's tick cannot run).
+        std::this_thread::sleep_for(1500ms);  // let the socket queue fill and the last tick age out
+        const auto quiet_from = std::chrono::steady_clock::now();
+        std::this_thread::sleep_for(2500ms);  // the pause under test
+        pings_while_paused = scenario.notify().count_since("WATCHDOG=1", quiet_from);
+        paused.resume_now();
+    }
+    EXPECT_EQ(pings_while_paused, 0u) << "a daemon blocked on a stopped journald must stop its watchdog pings";
+
+    expect_nothing_lost(scenario, "journald SIGSTOP 4 s", "paused", "CG-A", numbered_ids("pause-", kMessages), started);
+    EXPECT_TRUE(daemon_healthy(scenario, 1));
+    EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
+}
+
+TEST(FaultJournald, KilledAndRestartedMidStreamLosesNothing) {
+    constexpr std::size_t kMessages = 3000;
+    const auto started = std::chrono::steady_clock::now();
+    RestoreJournald restore;
+    Scenario scenario;
+    scenario.config().add_group("crashed", "CG-B", 2);
+    ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
+    ASSERT_TRUE(links_attached(scenario, "CG-B", 2));
+
+    scenario.publish("CG-B", kMessages, "jkill-", "kind=mixed rate=1500");
+    ASSERT_TRUE(scenario.messages().wait_for_count(300, 20s)) << "the stream must be flowing before the kill";
+    const auto pid = journald::find_pid();
+    ASSERT_TRUE(pid.has_value());
+    ASSERT_TRUE(journald::kill_and_wait(*pid, SIGKILL));
+    std::this_thread::sleep_for(1500ms);  // journald stays down for a while: the daemon must hold messages
+    const auto while_down = scenario.counters("CG-B");
+    (void)journald::ensure_running();
+
+    expect_nothing_lost(scenario, "journald SIGKILL + restart", "crashed", "CG-B", numbered_ids("jkill-", kMessages),
+                        started);
+    EXPECT_LT(while_down.accepted, static_cast<std::int64_t>(kMessages)) << "the kill must have hit the stream";
+    EXPECT_TRUE(daemon_healthy(scenario, 1));
+    // (Its "write_failed" line went to the dead journald; the recovery is logged.)
+    EXPECT_TRUE(scenario.wait_for_event("write_recovered", 1, 10s)) << "the daemon should say its output is back";
+    EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
+}
+
+// A hung journald that is then killed (what systemd's watchdog does to a
+// journald that stops answering): the datagrams sitting in its socket queue
+// when it dies were never read, so they must not have been acknowledged.
+TEST(FaultJournald, HungThenKilledLosesNothing) {
+    constexpr std::size_t kMessages = 2000;
+    const auto started = std::chrono::steady_clock::now();
+    RestoreJournald restore;
+    Scenario scenario;
+    scenario.config().add_group("hung", "CG-D", 1);
+    ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
+    ASSERT_TRUE(links_attached(scenario, "CG-D", 1));
+
+    scenario.publish("CG-D", kMessages, "hung-", "kind=mixed rate=1000");
+    ASSERT_TRUE(scenario.messages().wait_for_count(200, 20s)) << "the stream must be flowing before the hang";
+    const auto pid = journald::find_pid();
+    ASSERT_TRUE(pid.has_value());
+    journald::pause(*pid);
+    // The daemon fills journald's socket queue, then blocks in its next write.
+    const auto accepted_before = scenario.counters("CG-D").accepted;
+    ASSERT_TRUE(wait_until(
+        "the daemon to block on the hung journald",
+        [&, last = std::int64_t{-1}]() mutable {
+            const auto now = scenario.counters("CG-D").accepted;
+            const bool still = now == last;
+            last = now;
+            return still;
+        },
+        10s, 500ms));
+    const auto accepted_while_hung = scenario.counters("CG-D").accepted;
+    ASSERT_TRUE(journald::kill_and_wait(*pid, SIGKILL));
+    (void)journald::ensure_running();
+
+    expect_nothing_lost(scenario, "journald hung, then SIGKILL", "hung", "CG-D", numbered_ids("hung-", kMessages),
+                        started);
+    EXPECT_TRUE(daemon_healthy(scenario, 1));
+    std::printf("[ scenario ] accepted while journald hung: %lld (before the hang %lld)\n",
+                static_cast<long long>(accepted_while_hung), static_cast<long long>(accepted_before));
+    EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
+}
+
+TEST(FaultJournald, AbsentAtStartupNothingIsAcknowledgedUntilItIsBack) {
+    constexpr std::size_t kMessages = 500;
+    const auto started = std::chrono::steady_clock::now();
+    RestoreJournald restore;
+    Scenario scenario;
+    scenario.config().add_group("early", "CG-C", 1);
+    scenario.write_config();
+
+    const auto pid = journald::find_pid();
+    ASSERT_TRUE(pid.has_value());
+    ASSERT_TRUE(journald::kill_and_wait(*pid, SIGTERM));
+    if (journald::socket_accepts()) {
+        GTEST_SKIP() << "journald's socket is held by the service manager (socket activation): it cannot be absent";
+    }
+    // A journal stream cannot be opened without journald: stderr goes to a file.
+    DaemonLaunch launch;
+    launch.name = "daemon-early";
+    launch.stderr_to_journal = false;
+    const auto launched = std::chrono::steady_clock::now();
+    auto daemon = launch_daemon(scenario, launch);
+    ASSERT_TRUE(wait_ready_since(scenario, *daemon, launched)) << "READY=1 must not wait for journald";
+    ASSERT_TRUE(links_attached(scenario, "CG-C", 1));
+
+    scenario.publish("CG-C", kMessages, "early-", "kind=mixed");
+    ASSERT_TRUE(wait_until(
+        "messages delivered to the daemon", [&] { return scenario.counters("CG-C").delivered > 0; }, 10s));
+    // Nothing may be acknowledged while journald is absent; watch for a while.
+    const auto watch_until = std::chrono::steady_clock::now() + 3s;
+    std::int64_t accepted_while_absent = 0;
+    while (std::chrono::steady_clock::now() < watch_until) {
+        accepted_while_absent = std::max(accepted_while_absent, scenario.counters("CG-C").accepted);
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(accepted_while_absent, 0) << "the daemon acknowledged messages journald never took";
+    EXPECT_GT(scenario.counters("CG-C").in_flight, 0) << "the delivered messages must be held unsettled";
+
+    (void)journald::ensure_running();
+    expect_nothing_lost(scenario, "journald absent at start", "early", "CG-C", numbered_ids("early-", kMessages),
+                        started);
+    EXPECT_TRUE(daemon_healthy(scenario, 1));
+    const auto log = daemon->stderr_text();
+    EXPECT_NE(log.find("write_failed"), std::string::npos) << "the daemon should say its output failed:\n" << log;
+    daemon->signal(SIGTERM);
+    const auto status = daemon->wait_or_kill(10s);
+    EXPECT_TRUE(status.clean()) << status.to_string();
+}
+
+}  // namespace
+}  // namespace iot::test
