@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -60,11 +61,29 @@ class BenchError(RuntimeError):
 
 # ---- /proc ------------------------------------------------------------------
 
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+def cpu_times(pid):
+    """(utime, stime) of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def schedstat(pid):
+    """(run-queue wait in ns, timeslices) summed over a process's threads (/proc/PID/task/*/schedstat)."""
+    wait = slices = 0
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+                _, w, n = (int(x) for x in f.read().split())
+        except OSError:
+            continue
+        wait += w
+        slices += n
+    return wait, slices
+
+
+def cpu_seconds(pid):
+    return sum(cpu_times(pid))
 
 
 def status_kib(pid, key):
@@ -126,7 +145,10 @@ def machine():
                 break
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    return {"nproc": os.cpu_count(), "cpu": model, "kernel": os.uname().release, "loadavg_start": load}
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        qlen = int(f.read())
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": os.uname().release, "loadavg_start": load,
+            "unix_max_dgram_qlen": qlen}
 
 
 def loadavg():
@@ -201,7 +223,7 @@ class Bench:
         self.build = build
         self.n = n
         self.runs = runs
-        self.sample_n = env_int("BENCH_SAMPLE_N", min(n, 20000))
+        self.sample_n = env_int("BENCH_SAMPLE_N", n)
         self.latency_s = env_int("BENCH_LATENCY_S", 10)
         self.latency_rate = 1000
         self.flood_count = env_int("BENCH_FLOOD_COUNT", 1000)
@@ -214,6 +236,7 @@ class Bench:
         self.base_run_id = "%x" % (int(time.time()) & 0xFFFFFF)
         self.run_id = self.base_run_id
         self.attempts = 0
+        self.retries = []  # runs discarded because journald was disturbed, or failed
         self.emulator = None
         self.ctl = None
         self.secret = os.urandom(18).hex()
@@ -248,6 +271,7 @@ class Bench:
             time.sleep(0.05)
         with open(port_file) as f:
             self.port = int(f.read())
+        self.control_path = control
         self.ctl = Control(control)
 
     def stop(self):
@@ -268,10 +292,15 @@ class Bench:
 
     # ---- helpers ----
 
-    def audit(self, identifier, expect, latency=False, id_in_message=False):
+    def audit(self, identifier, expect, latency=False, id_in_message=False, id_list=None):
         cmd = [self.audit_bin, "--identifier", identifier, "--timeout-s", "60"]
         for prefix, count in expect:
             cmd += ["--expect", "%s:%d" % (prefix, count)]
+        if id_list is not None:
+            path = os.path.join(self.work, identifier + ".ids")
+            with open(path, "w") as f:
+                f.write("\n".join(id_list) + "\n")
+            cmd += ["--expect-list", path]
         if latency:
             cmd.append("--latency")
         if id_in_message:
@@ -351,12 +380,15 @@ class Bench:
             each = self.n // group_count
             total = each * group_count
             base = self.ctl.accepted(groups)
+            s0 = cpu_times(daemon.pid)[1]
             c0, j0, e0 = cpu_seconds(daemon.pid), cpu_seconds(self.journald), cpu_seconds(self.emulator.pid)
             t0 = time.monotonic()
             expect = self.publish(groups, each, tag + "-")
             t1 = self.ctl.wait_accepted(groups, base + total, self.timeout, watch=daemon)
             c1, j1, e1 = cpu_seconds(daemon.pid), cpu_seconds(self.journald), cpu_seconds(self.emulator.pid)
+            s1 = cpu_times(daemon.pid)[1]
             result = {"accept_rate": total / (t1 - t0), "cpu_us": (c1 - c0) * 1e6 / total,
+                      "sys_cpu_us": (s1 - s0) * 1e6 / total,
                       "emulator_cpu_us": (e1 - e0) * 1e6 / total}
             if output == "journald":
                 audit = self.audit(identifier, expect)
@@ -434,17 +466,61 @@ class Bench:
         result = json.loads(out.stdout)
         return {"rate": result["msgs_per_s"]}
 
+    def paced_publish(self, group, count, rate, prefix):
+        """count messages, one publish command each, evenly paced at `rate` per second (the
+        emulator's own rate= releases them in 50 ms batches, which would measure the batching).
+        Returns their message ids."""
+        ctl = Control(self.control_path)
+        replies = {"lines": 0, "errors": 0}
+
+        def read_replies():
+            buffer = b""
+            while replies["lines"] < count:
+                chunk = ctl.sock.recv(1 << 16)
+                if not chunk:
+                    return
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    replies["lines"] += 1
+                    if not json.loads(line).get("ok"):
+                        replies["errors"] += 1
+
+        reader = threading.Thread(target=read_replies, daemon=True)
+        reader.start()
+        ids = []
+        start = time.monotonic()
+        for i in range(count):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            one = "%s%d-" % (prefix, i + 1)
+            ctl.sock.sendall(("publish group=%s count=1 size=%d id_prefix=%s\n" % (group, BODY_SIZE, one)).encode())
+            ids.append(one + "1")
+        reader.join(60)
+        ctl.sock.close()
+        if replies["lines"] != count or replies["errors"]:
+            raise BenchError("paced publish: %d replies, %d errors for %d messages"
+                             % (replies["lines"], replies["errors"], count))
+        return ids, count / (time.monotonic() - start)
+
     def case_latency(self, rnd):
         tag = "latency-%d" % rnd
         daemon, identifier, groups = self.start_daemon(tag, 1, "journald")
         try:
             count = self.latency_rate * self.latency_s
             base = self.ctl.accepted(groups)
-            expect = self.publish(groups, count, tag + "-", rate=self.latency_rate)
-            self.ctl.wait_accepted(groups, base + count, self.latency_s + 60, watch=daemon)
-            audit = self.audit(identifier, expect, latency=True)
-            return {"p50_ms": audit["p50_us"] / 1000, "p99_ms": audit["p99_us"] / 1000,
-                    "max_ms": audit["max_us"] / 1000, "rate": audit["rate"]}
+            # How long the daemon's and journald's threads wait for a CPU once
+            # woken: on a shared machine that, not the code path, sets the tail.
+            d0, j0 = schedstat(daemon.pid), schedstat(self.journald)
+            ids, paced_rate = self.paced_publish(groups[0], count, self.latency_rate, tag + "-")
+            self.ctl.wait_accepted(groups, base + count, 60, watch=daemon)
+            d1, j1 = schedstat(daemon.pid), schedstat(self.journald)
+            audit = self.audit(identifier, [], latency=True, id_list=ids)
+            wait_ms = lambda a, b: (b[0] - a[0]) / 1e6 / max(1, b[1] - a[1])  # noqa: E731
+            return {"p50_ms": audit["p50_us"] / 1000, "p90_ms": audit["p90_us"] / 1000,
+                    "p99_ms": audit["p99_us"] / 1000, "max_ms": audit["max_us"] / 1000, "rate": paced_rate,
+                    "daemon_runq_wait_ms": wait_ms(d0, d1), "journald_runq_wait_ms": wait_ms(j0, j1)}
         finally:
             self.stop_process(daemon, groups)
 
@@ -591,10 +667,12 @@ def fmt(v, spec):
 def report(info, rounds, bench):
     m = lambda case, key: median_of(rounds, case, key)  # noqa: E731
     out = []
-    out.append("Machine: %d CPUs, %s, kernel %s; load average %s at start, %s at end"
-               % (info["nproc"], info["cpu"], info["kernel"], info["loadavg_start"], info["loadavg_end"]))
-    out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), credit %d, median of %d runs"
-               % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds)))
+    out.append("Machine: %d CPUs, %s, kernel %s, net.unix.max_dgram_qlen %d; load average %s at start, %s at end"
+               % (info["nproc"], info["cpu"], info["kernel"], info["unix_max_dgram_qlen"], info["loadavg_start"],
+                  info["loadavg_end"]))
+    out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), credit %d, median of %d runs; "
+               "%d runs discarded and repeated (journald stopped or restarted by someone else, or a failure)"
+               % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds), len(info["discarded_runs"])))
     out.append("")
     out.append("| case | msg/s | CPU µs/msg: process | journald | emulator |")
     out.append("| --- | ---: | ---: | ---: | ---: |")
@@ -636,8 +714,12 @@ def report(info, rounds, bench):
     row("emulator headroom ÷ daemon→stdout", fmt(r, ".1f"), "> 1 (else the emulator limits)", None if r is None else r > 1)
     p50, p99 = m("latency", "p50_ms"), m("latency", "p99_ms")
     row("latency generateTime→journal at %d msg/s, p50" % bench.latency_rate, fmt(p50, ".2f") + " ms", "", None)
+    row("  p90", fmt(m("latency", "p90_ms"), ".2f") + " ms", "", None)
     row("latency generateTime→journal at %d msg/s, p99" % bench.latency_rate, fmt(p99, ".2f") + " ms", "≤ 5 ms",
         None if p99 is None else p99 <= 5)
+    row("  mean wait for a CPU per wake-up: daemon / journald",
+        "%s / %s ms" % (fmt(m("latency", "daemon_runq_wait_ms"), ".2f"), fmt(m("latency", "journald_runq_wait_ms"), ".2f")),
+        "(diagnosis: the machine's load)", None)
     idle = m("memory", "idle_rss_kib")
     row("RSS, 8 idle groups (VmRSS)", fmt(None if idle is None else idle / 1024, ".1f") + " MiB", "≤ 16 MiB",
         None if idle is None else idle <= 16 * 1024)
@@ -654,25 +736,51 @@ def report(info, rounds, bench):
     return "\n".join(out), checks
 
 
-def run_case(bench, name, run, rnd, runs, attempts=3):
-    """One case; retried when journald was restarted or stopped under it (on a shared
-    machine other people's tests do that) or the run failed."""
+class JournaldWatch:
+    """Samples journald every 20 ms while a case runs: on a shared machine other
+    people's tests stop (SIGSTOP) or restart it, which would be measured as ours."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.problem = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def watch(self):
+        while not self.done.wait(0.02):
+            pid, state = journald_state()
+            if pid != self.pid:
+                self.problem = "journald was restarted during the run"
+            elif state in ("T", "t"):
+                self.problem = "journald was stopped (SIGSTOP) during the run"
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return self.problem
+
+
+def run_case(bench, name, run, rnd, runs, attempts=4):
+    """One case; retried when journald was restarted or stopped under it or the run failed."""
     for attempt in range(1, attempts + 1):
         bench.journald = ensure_journald()
         bench.attempts += 1
         bench.run_id = "%s%d" % (bench.base_run_id, bench.attempts)  # fresh journal identifiers per attempt
         t = time.monotonic()
+        watch = JournaldWatch(bench.journald)
         try:
             result = run(rnd)
-            pid, state = journald_state()
-            if pid == bench.journald:
+            problem = watch.stop()
+            if problem is None:
                 log("round %d/%d %-18s %5.1f s  %s" % (rnd, runs, name, time.monotonic() - t,
                                                       json.dumps(result, sort_keys=True)))
                 return result
-            problem = "journald was restarted during the run"
         except (BenchError, subprocess.CalledProcessError, OSError) as e:
-            problem = str(e)
-        log("round %d/%d %-18s attempt %d failed: %s" % (rnd, runs, name, attempt, problem))
+            problem = watch.stop() or str(e)
+        bench.retries.append("%s round %d: %s" % (name, rnd, problem))
+        log("round %d/%d %-18s attempt %d discarded: %s" % (rnd, runs, name, attempt, problem))
+        time.sleep(2)
     raise BenchError("%s failed %d times" % (name, attempts))
 
 
@@ -718,6 +826,7 @@ def main():
         bench.stop()
     info["loadavg_end"] = loadavg()
     info["seconds"] = time.monotonic() - started
+    info["discarded_runs"] = bench.retries
     text, _ = report(info, rounds, bench)
     out_dir = os.path.join(build, "bench-results")
     os.makedirs(out_dir, exist_ok=True)

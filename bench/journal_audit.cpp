@@ -1,12 +1,13 @@
 // journal-audit: reads back one benchmark run from the journal with sd-journal
 // and proves it complete before any rate is reported.
 //
-//   journal-audit --identifier ID --expect PREFIX:COUNT [--expect ...]
+//   journal-audit --identifier ID --expect PREFIX:COUNT [--expect ...] [--expect-list FILE]
 //                 [--id-field IOT_MESSAGE_ID | --id-in-message] [--timeout-s 120] [--latency]
 //
 // Every entry with SYSLOG_IDENTIFIER=ID is read; its message id (the field, or
 // "message_id=<id>," inside MESSAGE for the vendor sample's printed lines) must
-// be PREFIX<n> with 1 <= n <= COUNT. It waits (sd_journal_wait) until every
+// be PREFIX<n> with 1 <= n <= COUNT, or one of the ids listed in FILE (one a
+// line). It waits (sd_journal_wait) until every
 // expected id is present or nothing new arrived for --timeout-s, then prints
 // one JSON object: found, missing, duplicates, foreign, the first and last
 // entry's __REALTIME_TIMESTAMP, the rate between them, and with --latency the
@@ -24,7 +25,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <fstream>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -38,6 +41,7 @@ struct Expectation {
 struct Options {
     std::string identifier;
     std::vector<Expectation> expect;
+    std::unordered_map<std::string, std::uint8_t> listed;  // --expect-list: exact ids -> times seen
     std::string id_field = "IOT_MESSAGE_ID";
     bool id_in_message = false;
     bool latency = false;
@@ -56,7 +60,8 @@ struct Tally {
 
 [[noreturn]] void usage() {
     std::fputs("usage: journal-audit --identifier ID --expect PREFIX:COUNT [--expect ...]\n"
-               "                     [--id-field FIELD | --id-in-message] [--timeout-s S] [--latency]\n",
+               "                     [--expect-list FILE] [--id-field FIELD | --id-in-message] [--timeout-s S]\n"
+               "                     [--latency]\n",
                stderr);
     std::exit(2);
 }
@@ -80,6 +85,10 @@ Options parse(int argc, char** argv) {
             e.count = std::strtoull(v.c_str() + colon + 1, nullptr, 10);
             e.seen.assign(e.count, 0);
             o.expect.push_back(std::move(e));
+        } else if (a == "--expect-list") {
+            std::ifstream in(value());
+            for (std::string line; std::getline(in, line);)
+                if (!line.empty()) o.listed.emplace(line, 0);
         } else if (a == "--id-field") {
             o.id_field = value();
         } else if (a == "--id-in-message") {
@@ -92,7 +101,7 @@ Options parse(int argc, char** argv) {
             usage();
         }
     }
-    if (o.identifier.empty() || o.expect.empty()) usage();
+    if (o.identifier.empty() || (o.expect.empty() && o.listed.empty())) usage();
     return o;
 }
 
@@ -117,34 +126,38 @@ std::string_view id_of(sd_journal* j, const Options& o) {
     return message.substr(start + kKey.size(), end - start - kKey.size());
 }
 
-void record(sd_journal* j, const Options& o, std::vector<Expectation>& expect, Tally& t) {
+// One expected id read: counts it and takes its timestamps.
+void hit(sd_journal* j, const Options& o, std::uint8_t& seen, Tally& t) {
+    if (seen != 0) {
+        ++t.duplicates;
+    } else {
+        ++t.found;
+    }
+    if (seen < 255) ++seen;
+    std::uint64_t realtime = 0;
+    if (sd_journal_get_realtime_usec(j, &realtime) < 0) return;
+    t.first_us = std::min(t.first_us, realtime);
+    t.last_us = std::max(t.last_us, realtime);
+    if (!o.latency) return;
+    const std::string generated(field(j, "IOT_GENERATE_TIME"));
+    if (generated.empty()) return;
+    const long long ms = std::strtoll(generated.c_str(), nullptr, 10);
+    t.latencies_us.push_back(static_cast<std::int64_t>(realtime) - ms * 1000);
+}
+
+void record(sd_journal* j, Options& o, Tally& t) {
     ++t.entries;
     const std::string_view id = id_of(j, o);
-    for (auto& e : expect) {
+    if (!o.listed.empty()) {
+        if (const auto it = o.listed.find(std::string(id)); it != o.listed.end()) return hit(j, o, it->second, t);
+    }
+    for (auto& e : o.expect) {
         if (id.size() <= e.prefix.size() || id.compare(0, e.prefix.size(), e.prefix) != 0) continue;
         const std::string digits(id.substr(e.prefix.size()));
         char* end = nullptr;
         const unsigned long long n = std::strtoull(digits.c_str(), &end, 10);
         if (*end != '\0' || n == 0 || n > e.count) continue;
-        if (e.seen[n - 1] != 0) {
-            ++t.duplicates;
-        } else {
-            ++t.found;
-        }
-        if (e.seen[n - 1] < 255) ++e.seen[n - 1];
-        std::uint64_t realtime = 0;
-        if (sd_journal_get_realtime_usec(j, &realtime) >= 0) {
-            t.first_us = std::min(t.first_us, realtime);
-            t.last_us = std::max(t.last_us, realtime);
-            if (o.latency) {
-                const std::string generated(field(j, "IOT_GENERATE_TIME"));
-                if (!generated.empty()) {
-                    const long long ms = std::strtoll(generated.c_str(), nullptr, 10);
-                    t.latencies_us.push_back(static_cast<std::int64_t>(realtime) - ms * 1000);
-                }
-            }
-        }
-        return;
+        return hit(j, o, e.seen[n - 1], t);
     }
     ++t.foreign;
 }
@@ -160,7 +173,7 @@ std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
 
 int main(int argc, char** argv) {
     Options o = parse(argc, argv);
-    std::uint64_t expected = 0;
+    std::uint64_t expected = o.listed.size();
     for (const auto& e : o.expect) expected += e.count;
 
     sd_journal* j = nullptr;
@@ -183,7 +196,7 @@ int main(int argc, char** argv) {
             break;
         }
         if (r > 0) {
-            record(j, o, o.expect, t);
+            record(j, o, t);
             last_progress = std::chrono::steady_clock::now();
             continue;
         }
