@@ -122,6 +122,14 @@ TEST(SecurityTls, OnlySaslPlainIsOffered) {
         15s, 200ms));
     EXPECT_EQ(probe.authenticated_mechanisms(), std::vector<std::string>{"ANONYMOUS"})
         << "the daemon must not authenticate with anything but PLAIN (only the control client may appear)";
+    for (const auto& entry : scenario.daemon_log()) {
+        const auto event = field_or_empty(entry, "IOT_EVENT");
+        if (event == "auth_failed" || event == "disconnected") {
+            std::printf("[ scenario ] against a server offering only ANONYMOUS: %s\n",
+                        field_or_empty(entry, "MESSAGE").c_str());
+            break;
+        }
+    }
 
     // And against the emulator (PLAIN only), every attempt was a parsed PLAIN user name.
     Scenario normal;
