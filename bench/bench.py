@@ -94,6 +94,12 @@ def status_kib(pid, key):
     raise BenchError("no %s in /proc/%d/status" % (key, pid))
 
 
+def reset_peak_rss(pid):
+    """Makes VmHWM start again from the current VmRSS (Linux >= 4.0)."""
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")
+
+
 def journald_state():
     """(pid, state letter) of the running systemd-journald, or (None, None)."""
     for entry in os.listdir("/proc"):
@@ -204,6 +210,11 @@ class Control:
                 return
             time.sleep(0.05)
         raise BenchError("receivers of %s still attached after %.0f s" % (group_ids, timeout))
+
+    def leftover(self, group_ids):
+        """Messages a failed earlier run left queued or in flight in these groups."""
+        groups = self.groups()
+        return sum(groups[g]["queued"] + groups[g]["in_flight"] for g in group_ids)
 
     def wait_accepted(self, group_ids, target, timeout, watch=None):
         """Polls every 5 ms until the groups' accepted count reaches target; returns the time it did."""
@@ -375,11 +386,16 @@ class Bench:
 
     def case_daemon(self, output, group_count, rnd):
         tag = "daemon-%s-%dg-%d" % (output, group_count, rnd)
+        leftover = self.ctl.leftover(GROUP_IDS[:group_count])
+        base = self.ctl.accepted(GROUP_IDS[:group_count])
         daemon, identifier, groups = self.start_daemon(tag, group_count, output)
         try:
             each = self.n // group_count
             total = each * group_count
-            base = self.ctl.accepted(groups)
+            if leftover:  # written first, before the clock starts
+                self.ctl.wait_accepted(groups, base + leftover, 60, watch=daemon)
+                base += leftover
+            reset_peak_rss(daemon.pid)  # the start-up peak (reading the journal to seed dedup) is not the run's
             s0 = cpu_times(daemon.pid)[1]
             c0, j0, e0 = cpu_seconds(daemon.pid), cpu_seconds(self.journald), cpu_seconds(self.emulator.pid)
             t0 = time.monotonic()
@@ -396,7 +412,7 @@ class Bench:
                 result["journald_cpu_us"] = (j1 - j0) * 1e6 / total
             else:
                 result["rate"] = result["accept_rate"]
-            result["rss_kib"] = status_kib(daemon.pid, "VmHWM")
+            result["peak_rss_kib"] = status_kib(daemon.pid, "VmHWM")
             return result
         finally:
             self.stop_process(daemon, groups)
@@ -405,10 +421,11 @@ class Bench:
         tag = "sample-%s-%d" % (destination, rnd)
         identifier = "iotb-%s-%s" % (self.run_id, tag)
         n = self.sample_n
+        leftover = self.ctl.leftover([SAMPLE_GROUP])  # the sample takes these first, before the clock starts
         env = dict(os.environ, AMQP_HOST="localhost", AMQP_PORT=str(self.port), AMQP_CA_FILE=self.certs("ca.pem"),
                    ACCESS_KEY_ID=ACCESS_KEY_ID, ACCESS_KEY_SECRET=self.secret, CONSUMER_GROUP_ID=SAMPLE_GROUP,
                    CLIENT_ID="bench-sample-%d" % rnd, IOT_INSTANCE_ID=INSTANCE_ID,
-                   SAMPLE_EXPECT_MESSAGES=str(n), SAMPLE_MAX_SECONDS=str(self.timeout))
+                   SAMPLE_EXPECT_MESSAGES=str(n + leftover), SAMPLE_MAX_SECONDS=str(self.timeout))
         err = open(os.path.join(self.work, "%s.log" % tag), "w")
         cat = None
         if destination == "devnull":
@@ -421,8 +438,11 @@ class Bench:
             sample.stdout.close()
         err.close()
         try:
-            self.ctl.wait_links([SAMPLE_GROUP])
             base = self.ctl.accepted([SAMPLE_GROUP])
+            self.ctl.wait_links([SAMPLE_GROUP])
+            if leftover:
+                self.ctl.wait_accepted([SAMPLE_GROUP], base + leftover, 60, watch=sample)
+                base += leftover
             c0, e0 = cpu_seconds(sample.pid), cpu_seconds(self.emulator.pid)
             t0 = time.monotonic()
             self.ctl.call("publish group=%s count=%d size=%d id_prefix=%s-" % (SAMPLE_GROUP, n, BODY_SIZE, tag))
@@ -506,8 +526,12 @@ class Bench:
 
     def case_latency(self, rnd):
         tag = "latency-%d" % rnd
+        leftover = self.ctl.leftover(GROUP_IDS[:1])
+        base = self.ctl.accepted(GROUP_IDS[:1])
         daemon, identifier, groups = self.start_daemon(tag, 1, "journald")
         try:
+            if leftover:
+                self.ctl.wait_accepted(groups, base + leftover, 60, watch=daemon)
             count = self.latency_rate * self.latency_s
             base = self.ctl.accepted(groups)
             # How long the daemon's and journald's threads wait for a CPU once
@@ -526,10 +550,16 @@ class Bench:
 
     def case_memory(self, rnd):
         tag = "memory-%d" % rnd
+        leftover = self.ctl.leftover(GROUP_IDS)
+        base = self.ctl.accepted(GROUP_IDS)
         daemon, identifier, groups = self.start_daemon(tag, 8, "journald")
         try:
+            if leftover:
+                self.ctl.wait_accepted(groups, base + leftover, 60, watch=daemon)
             time.sleep(2)  # let the connections settle
             idle = status_kib(daemon.pid, "VmRSS")
+            startup_peak = status_kib(daemon.pid, "VmHWM")
+            reset_peak_rss(daemon.pid)
             base = self.ctl.accepted(groups[:1])
             expect = self.publish(groups[:1], self.flood_count, tag + "-", size=FLOOD_SIZE)
             self.ctl.wait_accepted(groups[:1], base + self.flood_count, self.timeout, watch=daemon)
@@ -547,7 +577,7 @@ class Bench:
             idle_without_bundle = status_kib(daemon.pid, "VmRSS")
         finally:
             self.stop_process(daemon, groups)
-        return {"idle_rss_kib": idle, "peak_rss_kib": peak, "growth_kib": peak - idle,
+        return {"idle_rss_kib": idle, "peak_rss_kib": peak, "growth_kib": peak - idle, "startup_peak_rss_kib": startup_peak,
                 "idle_rss_no_ca_bundle_kib": idle_without_bundle}
 
     # ---- the profile (callgrind: instruction counts do not depend on the machine's load) ----
@@ -674,8 +704,8 @@ def report(info, rounds, bench):
                "%d runs discarded and repeated (journald stopped or restarted by someone else, or a failure)"
                % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds), len(info["discarded_runs"])))
     out.append("")
-    out.append("| case | msg/s | CPU µs/msg: process | journald | emulator |")
-    out.append("| --- | ---: | ---: | ---: | ---: |")
+    out.append("| case | msg/s | CPU µs/msg: process | journald | emulator | peak RSS |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     rows = [
         ("ceiling: sd_journal_sendv loop", "ceiling-sendv"),
         ("ceiling: daemon's JournalWriter loop", "ceiling-writer"),
@@ -687,9 +717,10 @@ def report(info, rounds, bench):
         ("emulator → accept-only receiver", "emulator"),
     ]
     for label, case in rows:
-        out.append("| %s | %s | %s | %s | %s |" % (label, fmt_rate(m(case, "rate")), fmt(m(case, "cpu_us"), ".1f"),
-                                                  fmt(m(case, "journald_cpu_us"), ".1f"),
-                                                  fmt(m(case, "emulator_cpu_us"), ".1f")))
+        peak = m(case, "peak_rss_kib")
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            label, fmt_rate(m(case, "rate")), fmt(m(case, "cpu_us"), ".1f"), fmt(m(case, "journald_cpu_us"), ".1f"),
+            fmt(m(case, "emulator_cpu_us"), ".1f"), "—" if peak is None else "%.1f MiB" % (peak / 1024)))
     out.append("")
     out.append("| measure | value | target |")
     out.append("| --- | ---: | --- |")
@@ -708,6 +739,9 @@ def report(info, rounds, bench):
     row("JournalWriter loop ÷ sd_journal_sendv loop", fmt(r, ".2f"), "≈ 1 (costs nothing extra)", None)
     r = ratio_of(rounds, "daemon-stdout", "sample-devnull")
     row("daemon→stdout ÷ sample→/dev/null", fmt(r, ".1f"), "≥ 20", None if r is None else r >= 20)
+    cpu_ratio = ratio_of(rounds, "sample-devnull", "daemon-stdout", key="cpu_us")
+    row("  CPU per message: sample→/dev/null ÷ daemon→stdout", fmt(cpu_ratio, ".1f"), "≥ 20 (what each receiver costs)",
+        None if cpu_ratio is None else cpu_ratio >= 20)
     r = ratio_of(rounds, "daemon-journald", "sample-journald")
     row("daemon→journald ÷ sample→systemd-cat", fmt(r, ".1f"), "(reference)", None)
     r = ratio_of(rounds, "emulator", "daemon-stdout")
@@ -727,6 +761,9 @@ def report(info, rounds, bench):
     row("  the same without the CA bundle in each group's SSL context (diagnosis)",
         fmt(None if nobundle is None else nobundle / 1024, ".1f") + " MiB", "≤ 16 MiB",
         None if nobundle is None else nobundle <= 16 * 1024)
+    start_peak = m("memory", "startup_peak_rss_kib")
+    row("  peak while 8 groups start (each reads the journal to seed dedup; journal %s)" % info.get("journal_size", "?"),
+        fmt(None if start_peak is None else start_peak / 1024, ".1f") + " MiB", "(diagnosis)", None)
     peak, growth = m("memory", "peak_rss_kib"), m("memory", "growth_kib")
     window_kib = CREDIT * FLOOD_SIZE / 1024
     row("peak RSS, %d × 64 KiB flood, credit %d (VmHWM)" % (bench.flood_count, CREDIT),
@@ -825,6 +862,8 @@ def main():
     finally:
         bench.stop()
     info["loadavg_end"] = loadavg()
+    usage = subprocess.run(["journalctl", "--disk-usage"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    info["journal_size"] = usage.stdout.split(" take up ")[-1].split(" in ")[0] if " take up " in usage.stdout else "?"
     info["seconds"] = time.monotonic() - started
     info["discarded_runs"] = bench.retries
     text, _ = report(info, rounds, bench)
