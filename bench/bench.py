@@ -154,7 +154,7 @@ def machine():
     with open("/proc/sys/net/unix/max_dgram_qlen") as f:
         qlen = int(f.read())
     return {"nproc": os.cpu_count(), "cpu": model, "kernel": os.uname().release, "loadavg_start": load,
-            "unix_max_dgram_qlen": qlen}
+            "unix_max_dgram_qlen": qlen, "journald": os.environ.get("BENCH_JOURNALD", "system")}
 
 
 def loadavg():
@@ -697,9 +697,11 @@ def fmt(v, spec):
 def report(info, rounds, bench):
     m = lambda case, key: median_of(rounds, case, key)  # noqa: E731
     out = []
-    out.append("Machine: %d CPUs, %s, kernel %s, net.unix.max_dgram_qlen %d; load average %s at start, %s at end"
-               % (info["nproc"], info["cpu"], info["kernel"], info["unix_max_dgram_qlen"], info["loadavg_start"],
-                  info["loadavg_end"]))
+    out.append("Machine: %d CPUs, %s, kernel %s; load average %s at start, %s at end"
+               % (info["nproc"], info["cpu"], info["kernel"], info["loadavg_start"], info["loadavg_end"]))
+    out.append("journald: %s (%s), net.unix.max_dgram_qlen %d"
+               % (info["journald"], "a private instance in private namespaces" if info["journald"] == "private"
+                  else "the system's", info["unix_max_dgram_qlen"]))
     out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), credit %d, median of %d runs; "
                "%d runs discarded and repeated (journald stopped or restarted by someone else, or a failure)"
                % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds), len(info["discarded_runs"])))

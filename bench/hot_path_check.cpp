@@ -193,7 +193,8 @@ std::string show(const std::optional<std::string>& v) { return v ? "\"" + *v + "
 
 bool same(const Described& a, const Described& b, const std::string& what) {
     const auto differ = [&](const char* field, const std::string& x, const std::string& y) {
-        std::printf("DIFFERENT %s in %s:\n  reference: %s\n  optimised: %s\n", field, what.c_str(), x.c_str(), y.c_str());
+        std::printf("DIFFERENT %s in %s:\n  reference: %s\n  optimised: %s\n", field, what.c_str(), x.c_str(),
+                    y.c_str());
         return false;
     };
     if (a.topic != b.topic) return differ("topic", show(a.topic), show(b.topic));
@@ -208,10 +209,32 @@ bool same(const Described& a, const Described& b, const std::string& what) {
 // ---- the cases ------------------------------------------------------------------
 
 std::string random_text(std::mt19937& rng) {
-    static const std::vector<std::string> pieces = {
-        "a", "Z", "0", " ", "{\"t\":24}", "\"", "\\", "\n", "\r", "\t", std::string(1, '\0'), "\x01", "\x1f", "\x7f",
-        "温度", "℃", "\xF0\x9F\x8C\xA1", "\xC3\xA9", "\xFF", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xE2\x82",
-        "abcdefghijklmnop", "\x80", "\xC3"};
+    static const std::vector<std::string> pieces = {"a",
+                                                    "Z",
+                                                    "0",
+                                                    " ",
+                                                    "{\"t\":24}",
+                                                    "\"",
+                                                    "\\",
+                                                    "\n",
+                                                    "\r",
+                                                    "\t",
+                                                    std::string(1, '\0'),
+                                                    "\x01",
+                                                    "\x1f",
+                                                    "\x7f",
+                                                    "温度",
+                                                    "℃",
+                                                    "\xF0\x9F\x8C\xA1",
+                                                    "\xC3\xA9",
+                                                    "\xFF",
+                                                    "\xC0\xAF",
+                                                    "\xED\xA0\x80",
+                                                    "\xF4\x90\x80\x80",
+                                                    "\xE2\x82",
+                                                    "abcdefghijklmnop",
+                                                    "\x80",
+                                                    "\xC3"};
     std::uniform_int_distribution<int> length(0, 40);
     std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
     std::uniform_int_distribution<int> ascii_run(0, 3);
@@ -287,7 +310,8 @@ std::vector<std::pair<std::string, proton::message>> messages() {
     using iot::emu::PropsMode;
     std::size_t n = 1;
     for (const auto kind : iot::emu::all_topic_kinds()) {
-        for (const auto encoding : {BodyEncoding::data, BodyEncoding::string, BodyEncoding::value, BodyEncoding::empty}) {
+        for (const auto encoding :
+             {BodyEncoding::data, BodyEncoding::string, BodyEncoding::value, BodyEncoding::empty}) {
             for (const auto props : {PropsMode::full, PropsMode::none, PropsMode::long_id}) {
                 iot::emu::PublishSpec spec;
                 spec.group = "G";
@@ -297,8 +321,9 @@ std::vector<std::pair<std::string, proton::message>> messages() {
                 spec.id_prefix = props == PropsMode::long_id ? "77" : "id-";
                 spec.size = n % 3 == 0 ? 3000 : 300;
                 const auto m = iot::emu::make_message(spec, n++, 1700000000123);
-                out.emplace_back(std::string(iot::emu::to_string(kind)) + "/" + std::to_string(static_cast<int>(encoding)) +
-                                     "/" + std::to_string(static_cast<int>(props)),
+                out.emplace_back(std::string(iot::emu::to_string(kind)) + "/" +
+                                     std::to_string(static_cast<int>(encoding)) + "/" +
+                                     std::to_string(static_cast<int>(props)),
                                  emulator_message(m));
             }
         }
@@ -354,7 +379,7 @@ std::vector<std::pair<std::string, proton::message>> messages() {
 
 int check_describe() {
     const auto cases = messages();
-    proton::message received;    // reused for every delivery, as proton's receiver does
+    proton::message received;     // reused for every delivery, as proton's receiver does
     iot::MessageScratch scratch;  // and the connection's scratch space
     std::size_t checked = 0;
     // Twice over, in order and reversed, so every shape follows several others.

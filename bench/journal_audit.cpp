@@ -24,8 +24,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <fstream>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -59,10 +59,11 @@ struct Tally {
 };
 
 [[noreturn]] void usage() {
-    std::fputs("usage: journal-audit --identifier ID --expect PREFIX:COUNT [--expect ...]\n"
-               "                     [--expect-list FILE] [--id-field FIELD | --id-in-message] [--timeout-s S]\n"
-               "                     [--latency]\n",
-               stderr);
+    std::fputs(
+        "usage: journal-audit --identifier ID --expect PREFIX:COUNT [--expect ...]\n"
+        "                     [--expect-list FILE] [--id-field FIELD | --id-in-message] [--timeout-s S]\n"
+        "                     [--latency]\n",
+        stderr);
     std::exit(2);
 }
 

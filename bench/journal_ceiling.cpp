@@ -50,7 +50,8 @@ struct Prepared {
 };
 
 [[noreturn]] void usage() {
-    std::fputs("usage: journal-ceiling --mode sendv|writer --count N --identifier ID --id-prefix P [--size B]\n", stderr);
+    std::fputs("usage: journal-ceiling --mode sendv|writer --count N --identifier ID --id-prefix P [--size B]\n",
+               stderr);
     std::exit(2);
 }
 
@@ -166,7 +167,9 @@ private:
 double cpu_seconds() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
-    const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    const auto s = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
     return s(u.ru_utime) + s(u.ru_stime);
 }
 
@@ -184,11 +187,11 @@ int run(const Options& o, const std::vector<Prepared>& messages, Writer& writer)
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double cpu = cpu_seconds() - cpu_start;
-    std::printf("{\"mode\":\"%s\",\"count\":%zu,\"body_bytes\":%zu,\"seconds\":%.6f,\"rate\":%.1f,"
-                "\"cpu_us_per_msg\":%.3f,\"failures\":%zu,\"last_error\":\"%s\"}\n",
-                o.mode.c_str(), o.count, messages.front().message.body.size(), seconds,
-                static_cast<double>(o.count) / seconds, cpu * 1e6 / static_cast<double>(o.count), failures,
-                last_error != 0 ? std::strerror(last_error) : "");
+    std::printf(
+        "{\"mode\":\"%s\",\"count\":%zu,\"body_bytes\":%zu,\"seconds\":%.6f,\"rate\":%.1f,"
+        "\"cpu_us_per_msg\":%.3f,\"failures\":%zu,\"last_error\":\"%s\"}\n",
+        o.mode.c_str(), o.count, messages.front().message.body.size(), seconds, static_cast<double>(o.count) / seconds,
+        cpu * 1e6 / static_cast<double>(o.count), failures, last_error != 0 ? std::strerror(last_error) : "");
     return failures == 0 ? 0 : 1;
 }
 

@@ -1,7 +1,7 @@
 #include "iot-amqpd/cloud_profile.hpp"
 
-#include <proton/binary.hpp>
 #include <proton/codec.h>
+#include <proton/binary.hpp>
 #include <proton/codec/decoder.hpp>
 #include <proton/scalar.hpp>
 #include <proton/types.hpp>
@@ -129,10 +129,16 @@ std::string_view body_bytes(const proton::value& body, std::string& scratch) {
     const pn_type_t type = pn_data_next(data) ? pn_data_type(data) : PN_NULL;
     std::string_view bytes;
     switch (type) {
-        case PN_NULL: scratch.clear(); bytes = scratch; break;
+        case PN_NULL:
+            scratch.clear();
+            bytes = scratch;
+            break;
         case PN_BINARY: bytes = view_of(pn_data_get_binary(data)); break;
         case PN_STRING: bytes = view_of(pn_data_get_string(data)); break;
-        default: scratch = proton::to_string(body); bytes = scratch; break;
+        default:
+            scratch = proton::to_string(body);
+            bytes = scratch;
+            break;
     }
     pn_data_rewind(data);
     return bytes;
@@ -172,8 +178,7 @@ std::string AlibabaIotProfile::source_address(const GroupConfig& /*group*/) cons
     return {};  // the cloud ignores it; the consumer group comes from the user name
 }
 
-void AlibabaIotProfile::describe(const proton::message& message, MessageScratch& scratch,
-                                 MessageRecord& record) const {
+void AlibabaIotProfile::describe(const proton::message& message, MessageScratch& scratch, MessageRecord& record) const {
     record.topic.reset();
     record.message_id.reset();
     record.generate_time.reset();

@@ -240,8 +240,8 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
     const auto retry_s = static_cast<double>(delay.count()) / 1000.0;
     if (what == last_logged_failure_) {
         ++repeated_failures_;
-        log_event(spdlog::level::debug, LogContext{"reconnect_delay", cfg.name}, "{} failed again ({}); retry in {:.1f}s",
-                  client_id_, what, retry_s);
+        log_event(spdlog::level::debug, LogContext{"reconnect_delay", cfg.name},
+                  "{} failed again ({}); retry in {:.1f}s", client_id_, what, retry_s);
         if (now - last_summary_ >= kFailureSummaryEvery) {
             log_event(spdlog::level::warn, LogContext{"still_failing", cfg.name},
                       "{}: {} more failures like the last since {}s ago ({}); next attempt in {:.1f}s", client_id_,
@@ -258,9 +258,9 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
     const bool auth = diagnosis.kind == FailureKind::authentication;
     log_event(auth ? spdlog::level::err : spdlog::level::warn,
               LogContext{auth ? "auth_failed" : "disconnected", cfg.name},
-              "{} ({}): {} for {} (AccessKey {}, consumer group {}); {}; reconnecting in {:.1f}s", to_string(diagnosis.kind),
-              what, client_id_, cfg.host, mask_access_key_id(cfg.access_key_id), cfg.consumer_group_id, diagnosis.hint,
-              retry_s);
+              "{} ({}): {} for {} (AccessKey {}, consumer group {}); {}; reconnecting in {:.1f}s",
+              to_string(diagnosis.kind), what, client_id_, cfg.host, mask_access_key_id(cfg.access_key_id),
+              cfg.consumer_group_id, diagnosis.hint, retry_s);
 }
 
 // ---- driven by the group's tick ---------------------------------------------

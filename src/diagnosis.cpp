@@ -19,8 +19,9 @@ Diagnosis diagnose(std::string_view name, std::string_view description) {
     if (contains(description, "SSL") || contains(description, "certificate") || contains(description, "TLS"))
         return {FailureKind::tls,
                 "check the endpoint host name, tls.ca_file (empty = system trust store) and the system clock"};
-    if (name == "proton:io" || contains(description, "connection refused") || contains(description, "Name or service") ||
-        contains(description, "No route") || contains(description, "unreachable") || contains(description, "resolve"))
+    if (name == "proton:io" || contains(description, "connection refused") ||
+        contains(description, "Name or service") || contains(description, "No route") ||
+        contains(description, "unreachable") || contains(description, "resolve"))
         return {FailureKind::unreachable,
                 "check the endpoint host and port (copy them from the console's instance development "
                 "configuration), DNS, and that outbound TCP 5671 is allowed"};

@@ -44,7 +44,8 @@ void GroupConsumer::on_container_start(proton::container& container) {
     ssl_options_.emplace(make_ssl_options(config_->tls));
     std::random_device entropy;
     for (const auto& client_id : config_->client_ids)
-        slots_.push_back(std::make_unique<ConnectionSlot>(*this, client_id, (std::uint64_t{entropy()} << 32) | entropy()));
+        slots_.push_back(
+            std::make_unique<ConnectionSlot>(*this, client_id, (std::uint64_t{entropy()} << 32) | entropy()));
     health_.started.store(true);
     tick();  // connects every slot at once, then re-arms itself
 }
@@ -68,7 +69,8 @@ void GroupConsumer::tick() {
         for (auto& slot : slots_) slot->tick(now);
         refresh_problem();
     }
-    container_->schedule(proton::duration(kTickInterval.count()), proton::work(std::function<void()>([this] { tick(); })));
+    container_->schedule(proton::duration(kTickInterval.count()),
+                         proton::work(std::function<void()>([this] { tick(); })));
 }
 
 void GroupConsumer::begin_stop() {

@@ -18,7 +18,9 @@ GroupRunner::~GroupRunner() {
     if (thread_.joinable()) thread_.join();
 }
 
-void GroupRunner::start() { thread_ = std::thread([this] { run(); }); }
+void GroupRunner::start() {
+    thread_ = std::thread([this] { run(); });
+}
 
 void GroupRunner::request_stop() {
     stop_requested_.store(true);
@@ -31,8 +33,8 @@ void GroupRunner::run() {
         DedupWindow dedup(config_->dedup_window);
         if (output_.type == OutputType::journald && config_->dedup_window > 0) {
             const SeedResult seed = seed_from_journal(output_.syslog_identifier, config_->name, dedup);
-            log_event(spdlog::level::info, ctx, "remembered {} recent message ids from the journal in {} ms",
-                      seed.ids, seed.elapsed.count());
+            log_event(spdlog::level::info, ctx, "remembered {} recent message ids from the journal in {} ms", seed.ids,
+                      seed.elapsed.count());
         }
         consumer_ = std::make_unique<GroupConsumer>(config_, profile_, make_sink(output_), health_, std::move(dedup));
         container_ = std::make_unique<proton::container>(*consumer_, "iot-amqpd-" + config_->name);

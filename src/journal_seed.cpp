@@ -40,8 +40,8 @@ SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_vie
         result.error = -r;
         return result;
     }
-    const auto oldest = static_cast<std::uint64_t>(wall_clock_ms() * 1000 -
-                                                   std::chrono::duration_cast<std::chrono::microseconds>(kSeedMaxAge).count());
+    const auto oldest = static_cast<std::uint64_t>(
+        wall_clock_ms() * 1000 - std::chrono::duration_cast<std::chrono::microseconds>(kSeedMaxAge).count());
     // Newest first; remembered oldest first so the window evicts in the right order.
     std::vector<std::string> newest_first;
     while (newest_first.size() < window.capacity() && sd_journal_previous(handle.j) > 0) {

@@ -6,9 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <endian.h>
 #include <cerrno>
 #include <cstring>
-#include <endian.h>
 
 namespace iot {
 namespace {
@@ -17,7 +17,8 @@ constexpr int kSendBufferBytes = 8 * 1024 * 1024;
 constexpr std::size_t kInPlaceBytes = 4096;
 
 iovec iov_of(const void* data, std::size_t size) {
-    return iovec{const_cast<void*>(data), size};  // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
+    return iovec{const_cast<void*>(data),
+                 size};  // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct
 }
 
 sockaddr_un address_of(const std::string& path) {
@@ -115,7 +116,8 @@ int JournalWriter::send_via_memfd() {
             if (n > 0) p += n, left -= static_cast<std::size_t>(n);
         }
     }
-    if (err == 0 && ::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) err = errno;
+    if (err == 0 && ::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+        err = errno;
     if (err == 0) {
         sockaddr_un addr = address_of(socket_path_);
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};

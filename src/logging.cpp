@@ -2,8 +2,8 @@
 
 #include <fmt/chrono.h>
 #include <spdlog/sinks/base_sink.h>
-#include <systemd/sd-journal.h>
 #include <sys/stat.h>
+#include <systemd/sd-journal.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -49,8 +49,8 @@ protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         const LogContext* ctx = current_context();
         std::string line;
-        fmt::format_to(std::back_inserter(line), "{:%Y-%m-%d %H:%M:%S} {:<5} ", fmt::localtime(
-                           std::chrono::system_clock::to_time_t(msg.time)),
+        fmt::format_to(std::back_inserter(line), "{:%Y-%m-%d %H:%M:%S} {:<5} ",
+                       fmt::localtime(std::chrono::system_clock::to_time_t(msg.time)),
                        spdlog::level::to_string_view(msg.level));
         if (ctx != nullptr && !ctx->group.empty()) fmt::format_to(std::back_inserter(line), "[{}] ", ctx->group);
         line.append(msg.payload.data(), msg.payload.size());

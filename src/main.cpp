@@ -60,8 +60,8 @@ struct Options {
 };
 
 std::optional<iot::LogLevel> parse_level(const std::string& text) {
-    for (auto level : {iot::LogLevel::trace, iot::LogLevel::debug, iot::LogLevel::info, iot::LogLevel::warn,
-                       iot::LogLevel::error})
+    for (auto level :
+         {iot::LogLevel::trace, iot::LogLevel::debug, iot::LogLevel::info, iot::LogLevel::warn, iot::LogLevel::error})
         if (text == iot::to_string(level)) return level;
     return std::nullopt;
 }
@@ -122,7 +122,7 @@ void refuse_protocol_tracing() {
     bool refused = false;
     for (const char* name : {"PN_TRACE_FRM", "PN_TRACE_RAW", "PN_TRACE_DRV", "PN_LOG"}) {
         if (std::getenv(name) == nullptr) continue;  // NOLINT(concurrency-mt-unsafe): single-threaded here
-        (void)::unsetenv(name);                       // NOLINT(concurrency-mt-unsafe): single-threaded here
+        (void)::unsetenv(name);                      // NOLINT(concurrency-mt-unsafe): single-threaded here
         refused = true;
         iot::log_event(spdlog::level::warn, iot::LogContext{"trace_refused", ""},
                        "{} is set; ignoring it because proton's protocol trace prints the SASL password", name);

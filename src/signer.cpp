@@ -72,8 +72,8 @@ Secret hmac_base64(SignMethod method, const Secret& key, std::string_view data) 
              reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &mac_len) == nullptr)
         throw std::runtime_error("HMAC computation failed");
     std::string encoded(std::size_t{4} * ((mac_len + 2) / 3), '\0');
-    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), mac.data(),
-                                        static_cast<int>(mac_len));
+    const int written =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), mac.data(), static_cast<int>(mac_len));
     encoded.resize(static_cast<std::size_t>(written));
     OPENSSL_cleanse(mac.data(), mac.size());
     return Secret(std::move(encoded));

@@ -120,16 +120,16 @@ bool Supervisor::stop_groups(const std::vector<std::string>& names, std::chrono:
     for (const auto& name : names) {
         auto it = groups_.find(name);
         if (it == groups_.end()) continue;
-        const auto left =
-            std::max(std::chrono::milliseconds(0),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+        const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                     deadline - std::chrono::steady_clock::now()));
         if (it->second->wait_finished(left)) {
             groups_.erase(it);
             continue;
         }
         all = false;
         log_event(spdlog::level::err, LogContext{"stop_timeout", name},
-                  "group did not stop within {}s (is the output blocked?); abandoning its thread", timeout.count() / 1000);
+                  "group did not stop within {}s (is the output blocked?); abandoning its thread",
+                  timeout.count() / 1000);
         (void)it->second.release();  // NOLINT: a thread still uses it; destroying it would block or crash
         groups_.erase(it);
     }
@@ -198,7 +198,8 @@ void Supervisor::update_status(std::int64_t now) {
     notifier_.notify("STATUS=" + line);
 }
 
-// "3/3 groups connected, 120034 messages, 0 write errors, last message 2s ago; factory-b: authentication failed, retrying in 60s"
+// "3/3 groups connected, 120034 messages, 0 write errors, last message 2s ago; factory-b: authentication failed,
+// retrying in 60s"
 std::string Supervisor::status_line(std::int64_t now) const {
     std::size_t connected = 0;
     std::uint64_t messages = 0;
@@ -262,13 +263,15 @@ void Supervisor::reload() {
     notifier_.notify("RELOADING=1\nMONOTONIC_USEC=" + monotonic_usec());
     log_event(spdlog::level::info, LogContext{"reloading", ""}, "SIGHUP: reloading {}", config_path_);
     LoadResult loaded = load_config(config_path_, env_);
-    for (const auto& warning : loaded.warnings) log_event(spdlog::level::warn, LogContext{"config_warning", ""}, "{}", warning);
+    for (const auto& warning : loaded.warnings)
+        log_event(spdlog::level::warn, LogContext{"config_warning", ""}, "{}", warning);
     if (!loaded.ok()) {
         ++reloads_failed_;
         for (const auto& error : loaded.errors)
             log_event(spdlog::level::err, LogContext{"reload_failed", ""}, "{}", error.to_string());
-        last_reload_result_ = fmt::format("reload failed, running the previous config: {}",
-                                          loaded.errors.empty() ? std::string("unknown error") : loaded.errors.front().to_string());
+        last_reload_result_ =
+            fmt::format("reload failed, running the previous config: {}",
+                        loaded.errors.empty() ? std::string("unknown error") : loaded.errors.front().to_string());
         notifier_.notify("READY=1\nSTATUS=" + status_line(monotonic_ms()));
         last_status_.clear();
         return;

@@ -48,7 +48,7 @@ struct GroupConfig {
     // authentication
     std::string access_key_id;
     SecretSource secret_source = SecretSource::inline_value;
-    std::string secret_path;                   // file path or credential name; empty for inline
+    std::string secret_path;                          // file path or credential name; empty for inline
     std::shared_ptr<const Secret> access_key_secret;  // read at load time
     AuthMode auth_mode = AuthMode::aksign;
     std::string security_token_file;  // ststoken only; re-read before every connection attempt

@@ -25,7 +25,7 @@ public:
 
 private:
     std::size_t capacity_;
-    std::deque<std::string> order_;  // oldest first
+    std::deque<std::string> order_;               // oldest first
     std::unordered_set<std::string_view> index_;  // views into order_'s strings (deque keeps them in place)
 };
 

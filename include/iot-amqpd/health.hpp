@@ -19,17 +19,17 @@ namespace iot {
 
 class GroupHealth {
 public:
-    std::atomic<std::int64_t> last_tick_ms{0};      // the event loop's periodic tick
-    std::atomic<std::int64_t> last_message_ms{0};   // last message written (monotonic)
-    std::atomic<std::uint64_t> received{0};         // deliveries seen, duplicates included
-    std::atomic<std::uint64_t> written{0};          // entries the output took
-    std::atomic<std::uint64_t> duplicates{0};       // accepted without a second entry
-    std::atomic<std::uint64_t> write_failures{0};   // failed write attempts
-    std::atomic<std::uint64_t> reconnects{0};       // connection attempts after the first
+    std::atomic<std::int64_t> last_tick_ms{0};     // the event loop's periodic tick
+    std::atomic<std::int64_t> last_message_ms{0};  // last message written (monotonic)
+    std::atomic<std::uint64_t> received{0};        // deliveries seen, duplicates included
+    std::atomic<std::uint64_t> written{0};         // entries the output took
+    std::atomic<std::uint64_t> duplicates{0};      // accepted without a second entry
+    std::atomic<std::uint64_t> write_failures{0};  // failed write attempts
+    std::atomic<std::uint64_t> reconnects{0};      // connection attempts after the first
     std::atomic<std::uint64_t> auth_failures{0};
-    std::atomic<int> connected{0};                  // connections with an attached receiver
-    std::atomic<int> connections{0};                // configured connections
-    std::atomic<bool> started{false};               // the container is running
+    std::atomic<int> connected{0};     // connections with an attached receiver
+    std::atomic<int> connections{0};   // configured connections
+    std::atomic<bool> started{false};  // the container is running
 
     // A short operator-facing description of the current problem, "" when healthy.
     void set_problem(std::string text);

@@ -71,12 +71,12 @@ Accounts parse_accounts(const std::string& yaml_text) {
                 throw std::runtime_error(where + ".consumer_groups: " + group + " is not in consumer_groups");
             account.consumer_groups.insert(group);
         }
-        if (out.find(account.access_key_id) != nullptr)
-            throw std::runtime_error(where + ": duplicate access_key_id");
+        if (out.find(account.access_key_id) != nullptr) throw std::runtime_error(where + ": duplicate access_key_id");
         out.accounts.push_back(std::move(account));
     }
     if (listed_groups.empty())
-        for (const auto& account : out.accounts) out.consumer_groups.insert(account.consumer_groups.begin(), account.consumer_groups.end());
+        for (const auto& account : out.accounts)
+            out.consumer_groups.insert(account.consumer_groups.begin(), account.consumer_groups.end());
     return out;
 }
 

@@ -15,7 +15,7 @@ struct Account {
     std::string access_key_id;
     std::shared_ptr<const Secret> access_key_secret;
     std::vector<std::shared_ptr<const Secret>> security_tokens;  // accepted for authMode=ststoken
-    std::set<std::string> consumer_groups;                     // authorised (iot:sub)
+    std::set<std::string> consumer_groups;                       // authorised (iot:sub)
 };
 
 struct Accounts {

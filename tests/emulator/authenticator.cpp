@@ -36,8 +36,8 @@ AuthOutcome Authenticator::check(std::string_view user_name, std::string_view pa
             return out;
         }
     }
-    const Secret expected =
-        hmac_base64(user.sign_method, *account->access_key_secret, string_to_sign(user.auth_id, token, user.timestamp_ms));
+    const Secret expected = hmac_base64(user.sign_method, *account->access_key_secret,
+                                        string_to_sign(user.auth_id, token, user.timestamp_ms));
     if (!expected.equals(password)) {
         out.reason = "signature mismatch";
         return out;
@@ -64,7 +64,8 @@ AuthOutcome Authenticator::check(std::string_view user_name, std::string_view pa
             return out;
         }
     } else if (!user.iot_instance_id || *user.iot_instance_id != accounts_->instance_id) {
-        out.reason = user.iot_instance_id && !user.iot_instance_id->empty() ? "wrong iotInstanceId" : "missing iotInstanceId";
+        out.reason =
+            user.iot_instance_id && !user.iot_instance_id->empty() ? "wrong iotInstanceId" : "missing iotInstanceId";
         return out;
     }
     if (policy_.strict) {

@@ -17,15 +17,15 @@
 namespace iot::emu {
 
 struct AuthPolicy {
-    bool strict = false;                           // enforce freshness and skew
+    bool strict = false;                             // enforce freshness and skew
     std::chrono::milliseconds skew{15 * 60 * 1000};  // strict mode: |now - timestamp| allowed
 };
 
 struct AuthOutcome {
     bool ok = false;
-    std::string reason;        // empty when ok; safe to log
-    std::string client_id;     // as far as it could be parsed
-    std::string group;         // consumer group named by the client (may be unknown)
+    std::string reason;     // empty when ok; safe to log
+    std::string client_id;  // as far as it could be parsed
+    std::string group;      // consumer group named by the client (may be unknown)
     std::int64_t timestamp_ms = 0;
     bool signature_valid = false;  // true when the client really holds the secret
     bool stale = false;            // timestamp not newer than this client id's previous one

@@ -68,7 +68,8 @@ std::string ControlClient::request(std::string_view command) {
             buffered_.erase(0, newline + 1);
             return reply;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             disconnect();
             throw std::runtime_error("control socket: no reply in time");

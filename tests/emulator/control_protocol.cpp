@@ -100,7 +100,8 @@ std::optional<Command> parse_command(std::string_view line, std::string& error) 
         while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) ++i;
     };
     skip_space();
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n') cmd.name += line[i++];
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+        cmd.name += line[i++];
     if (cmd.name.empty()) {
         error = "empty command";
         return std::nullopt;
@@ -135,7 +136,8 @@ std::optional<Command> parse_command(std::string_view line, std::string& error) 
                 return std::nullopt;
             }
         } else {
-            while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n') value += line[i++];
+            while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+                value += line[i++];
         }
         if (!cmd.args.emplace(key, value).second) {
             error = "argument " + key + " given twice";
@@ -172,9 +174,9 @@ std::string ControlHandler::handle(std::string_view line) {
             const auto* group = arg(*cmd, "group");
             const auto* condition = arg(*cmd, "condition");
             const auto* description = arg(*cmd, "description");
-            const std::size_t n = emulator_.close_connections(
-                group ? *group : "", condition ? *condition : "amqp:connection:forced",
-                description ? *description : "closed by the emulator (9602)");
+            const std::size_t n =
+                emulator_.close_connections(group ? *group : "", condition ? *condition : "amqp:connection:forced",
+                                            description ? *description : "closed by the emulator (9602)");
             return Json(Json::Object{{"ok", Json(true)}, {"closed", Json(static_cast<std::uint64_t>(n))}}).dump();
         }
         if (cmd->name == "refuse_auth") {

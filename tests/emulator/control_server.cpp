@@ -38,10 +38,11 @@ bool write_all(int fd, const std::string& data) {
 ControlServer::ControlServer(std::string path, ControlHandler& handler) : path_(std::move(path)), handler_(handler) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path_.empty() || path_.size() >= sizeof addr.sun_path) throw std::runtime_error("control socket path too long: " + path_);
+    if (path_.empty() || path_.size() >= sizeof addr.sun_path)
+        throw std::runtime_error("control socket path too long: " + path_);
     std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
 
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path_.c_str());  // stale socket
 
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

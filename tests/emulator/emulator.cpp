@@ -1,5 +1,7 @@
 #include "emulator.hpp"
 
+#include <proton/netaddr.h>
+#include <proton/transport.h>
 #include <proton/codec/map.hpp>
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
@@ -10,12 +12,10 @@
 #include <proton/listener.hpp>
 #include <proton/message.hpp>
 #include <proton/messaging_handler.hpp>
-#include <proton/netaddr.h>
 #include <proton/sender.hpp>
 #include <proton/sender_options.hpp>
 #include <proton/ssl.hpp>
 #include <proton/tracker.hpp>
-#include <proton/transport.h>
 #include <proton/transport.hpp>
 #include <proton/work_queue.hpp>
 
@@ -116,9 +116,12 @@ public:
             start_cv_.notify_all();
         });
         std::unique_lock lock(start_mutex_);
-        const bool settled = start_cv_.wait_for(lock, kControlTimeout, [&] { return port_ != 0 || start_error_ || finished_; });
+        const bool settled =
+            start_cv_.wait_for(lock, kControlTimeout, [&] { return port_ != 0 || start_error_ || finished_; });
         if (port_ == 0) {
-            const std::string why = start_error_ ? *start_error_ : settled ? "container stopped" : "listener did not open in time";
+            const std::string why = start_error_ ? *start_error_
+                                    : settled    ? "container stopped"
+                                                 : "listener did not open in time";
             lock.unlock();
             stop();
             throw std::runtime_error("emulator failed to start: " + why);
@@ -209,7 +212,8 @@ public:
                 state->connection.close(proton::error_condition(condition, description));
                 wake(*state);
                 count_code(state->group, code::server_closed);
-                log_->write("closed_by_server", code::server_closed, describe(*state) + " " + field("condition", condition));
+                log_->write("closed_by_server", code::server_closed,
+                            describe(*state) + " " + field("condition", condition));
                 ++n;
             }
             return n;
@@ -445,17 +449,19 @@ private:
         const std::uint32_t idle = c.idle_timeout();
         if (idle == 0 || idle < options_.min_idle_timeout_ms || idle > options_.max_idle_timeout_ms) {
             count_code(state.group, code::bad_heartbeat);
-            log_->write("bad_heartbeat", code::bad_heartbeat, describe(state) + " " + field("idle_timeout_ms", std::to_string(idle)));
+            log_->write("bad_heartbeat", code::bad_heartbeat,
+                        describe(state) + " " + field("idle_timeout_ms", std::to_string(idle)));
             state.closing = true;
-            c.close(proton::error_condition(
-                "amqp:invalid-field", "idle-time-out " + std::to_string(idle) + " ms is outside " +
-                                          std::to_string(options_.min_idle_timeout_ms) + ".." +
-                                          std::to_string(options_.max_idle_timeout_ms) + " ms (9601)"));
+            c.close(proton::error_condition("amqp:invalid-field",
+                                            "idle-time-out " + std::to_string(idle) + " ms is outside " +
+                                                std::to_string(options_.min_idle_timeout_ms) + ".." +
+                                                std::to_string(options_.max_idle_timeout_ms) + " ms (9601)"));
             return;
         }
         std::string refusal = state.refusal;
         if (refusal.empty() && group.connections >= options_.max_clients_per_group)
-            refusal = "too many clients in this consumer group (" + std::to_string(options_.max_clients_per_group) + ")";
+            refusal =
+                "too many clients in this consumer group (" + std::to_string(options_.max_clients_per_group) + ")";
         if (!refusal.empty()) {
             count_code(state.group, code::too_many_connections);
             {
@@ -514,7 +520,8 @@ private:
 
     void on_receiver_open(proton::receiver& r) override {
         ConnState* state = find(r.connection());
-        log_->write("link_refused", code::none, (state ? describe(*state) + " " : std::string()) + "reason=sender_link");
+        log_->write("link_refused", code::none,
+                    (state ? describe(*state) + " " : std::string()) + "reason=sender_link");
         r.close(proton::error_condition("amqp:not-allowed", "sender links are not supported: the service only pushes"));
     }
 
@@ -565,7 +572,8 @@ private:
             clients_.erase(state->id);
         }
         std::string why;
-        if (state->connection && state->connection.error()) why = " " + field("client_condition", state->connection.error().what());
+        if (state->connection && state->connection.error())
+            why = " " + field("client_condition", state->connection.error().what());
         if (t.error()) why += " " + field("transport_condition", t.error().what());
         log_->write("disconnected", code::none, describe(*state) + why);
         conns_.erase(state->key);
@@ -610,7 +618,9 @@ private:
             --stats_.groups[state.group].links;
             if (const auto it = clients_.find(state.id); it != clients_.end()) it->second.link = false;
         }
-        if (requeued > 0) log_->write("requeued_on_loss", code::none, describe(state) + " " + field("count", std::to_string(requeued)));
+        if (requeued > 0)
+            log_->write("requeued_on_loss", code::none,
+                        describe(state) + " " + field("count", std::to_string(requeued)));
         dispatch(state.group, group);
     }
 
@@ -684,15 +694,17 @@ private:
             const double elapsed = std::chrono::duration<double>(now - rated.started).count();
             const auto& pub = *rated.publication;
             const double due_now = pub.spec().rate * elapsed + 1.0;
-            const std::size_t due = due_now >= static_cast<double>(pub.total()) ? pub.total() : static_cast<std::size_t>(due_now);
+            const std::size_t due =
+                due_now >= static_cast<double>(pub.total()) ? pub.total() : static_cast<std::size_t>(due_now);
             if (due > rated.released) {
                 group.queue.publish(rated.publication, rated.released, due);
                 rated.released = due;
             }
         }
-        group.rated.erase(std::remove_if(group.rated.begin(), group.rated.end(),
-                                         [](const RatedPublication& r) { return r.released >= r.publication->total(); }),
-                          group.rated.end());
+        group.rated.erase(
+            std::remove_if(group.rated.begin(), group.rated.end(),
+                           [](const RatedPublication& r) { return r.released >= r.publication->total(); }),
+            group.rated.end());
     }
 
     void tick() {
@@ -790,8 +802,8 @@ private:
     std::map<std::string, std::unique_ptr<GroupState>> groups_;  // the set of groups is fixed at construction
     std::map<ConnKey, std::unique_ptr<ConnState>> conns_;
     std::uint64_t next_conn_id_ = 0;
-    ConnKey current_key_ = 0;              // connection whose event is being handled; 0 in jobs and timers
-    std::vector<ConnState*> written_;      // connections sent to since the last flush
+    ConnKey current_key_ = 0;          // connection whose event is being handled; 0 in jobs and timers
+    std::vector<ConnState*> written_;  // connections sent to since the last flush
     std::optional<proton::ssl_server_options> ssl_options_;
     proton::listener listener_;
     proton::message scratch_;

@@ -24,16 +24,16 @@ namespace iot::emu {
 
 struct EmulatorOptions {
     std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
-    std::string cert_file;                // PEM server certificate (chain)
-    std::string key_file;                 // PEM private key
+    std::string cert_file;               // PEM server certificate (chain)
+    std::string key_file;                // PEM private key
     std::shared_ptr<const Accounts> accounts;
     AuthPolicy auth;  // strict mode and skew window
     std::chrono::milliseconds ack_timeout{30000};
-    std::chrono::milliseconds link_deadline{15000};     // Open -> receiver attached
+    std::chrono::milliseconds link_deadline{15000};  // Open -> receiver attached
     // Silence allowed after authentication until the Open. proton's idle timer runs
     // only in its AMQP layer, so a socket silent during TLS or SASL is not closed.
     std::chrono::milliseconds sasl_deadline{15000};
-    std::chrono::milliseconds redelivery_delay{0};      // released / timed-out message waits this long
+    std::chrono::milliseconds redelivery_delay{0};  // released / timed-out message waits this long
     std::uint32_t min_idle_timeout_ms = 30000;
     std::uint32_t max_idle_timeout_ms = 300000;
     std::size_t max_clients_per_group = 64;

@@ -197,26 +197,27 @@ int run_bench(int argc, char** argv) {
     spec.size = size;
     const auto started = std::chrono::steady_clock::now();
     emulator.publish(spec);
-    const bool done = TestReceiver::wait_for([&] { return emulator.stats().groups.at("BENCH").queue.accepted >= count; },
-                                             milliseconds(600000));
+    const bool done = TestReceiver::wait_for(
+        [&] { return emulator.stats().groups.at("BENCH").queue.accepted >= count; }, milliseconds(600000));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto stats = emulator.stats().groups.at("BENCH").queue;
     receiver.stop();
     emulator.stop();
-    std::printf("{\"ok\":%s,\"count\":%zu,\"credit\":%d,\"size\":%zu,\"seconds\":%.3f,\"msgs_per_s\":%.0f,"
-                "\"delivered\":%llu,\"accepted\":%llu,\"received\":%zu}\n",
-                done ? "true" : "false", count, credit, size, seconds, static_cast<double>(stats.accepted) / seconds,
-                static_cast<unsigned long long>(stats.delivered), static_cast<unsigned long long>(stats.accepted),
-                receiver.received());
+    std::printf(
+        "{\"ok\":%s,\"count\":%zu,\"credit\":%d,\"size\":%zu,\"seconds\":%.3f,\"msgs_per_s\":%.0f,"
+        "\"delivered\":%llu,\"accepted\":%llu,\"received\":%zu}\n",
+        done ? "true" : "false", count, credit, size, seconds, static_cast<double>(stats.accepted) / seconds,
+        static_cast<unsigned long long>(stats.delivered), static_cast<unsigned long long>(stats.accepted),
+        receiver.received());
     return done ? 0 : 1;
 }
 
 int run_server(int argc, char** argv) {
-    const auto args = parse_args(argc, argv, 1,
-                                 {"listen", "cert", "key", "accounts", "control", "port-file", "skew", "ack-timeout",
-                                  "link-deadline", "sasl-deadline", "redelivery-delay", "max-clients",
-                                  "max-attempts-per-minute", "log-file"},
-                                 false);
+    const auto args =
+        parse_args(argc, argv, 1,
+                   {"listen", "cert", "key", "accounts", "control", "port-file", "skew", "ack-timeout", "link-deadline",
+                    "sasl-deadline", "redelivery-delay", "max-clients", "max-attempts-per-minute", "log-file"},
+                   false);
     if (!args) {
         usage(stderr);
         return kExitUsage;
@@ -289,7 +290,8 @@ int run_server(int argc, char** argv) {
         std::atomic<bool> quit{false};
         ControlHandler handler(emulator, [&quit] { quit = true; });
         ControlServer control(args->values.at("control"), handler);
-        if (const auto it = args->values.find("port-file"); it != args->values.end() && !write_port_file(it->second, port)) {
+        if (const auto it = args->values.find("port-file");
+            it != args->values.end() && !write_port_file(it->second, port)) {
             std::fprintf(stderr, "cannot write port file %s\n", it->second.c_str());
             return 1;
         }

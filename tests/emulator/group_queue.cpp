@@ -10,9 +10,9 @@ GroupQueue::GroupQueue(std::chrono::milliseconds ack_timeout, std::chrono::milli
 void GroupQueue::add_consumer(std::uint64_t consumer, ConsumerPort* port) { consumers_.push_back({consumer, port}); }
 
 std::size_t GroupQueue::remove_consumer(std::uint64_t consumer, Clock::time_point now) {
-    consumers_.erase(std::remove_if(consumers_.begin(), consumers_.end(),
-                                    [&](const Consumer& c) { return c.id == consumer; }),
-                     consumers_.end());
+    consumers_.erase(
+        std::remove_if(consumers_.begin(), consumers_.end(), [&](const Consumer& c) { return c.id == consumer; }),
+        consumers_.end());
     std::size_t requeued = 0;
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
         if (it->second.consumer != consumer) {

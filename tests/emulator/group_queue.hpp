@@ -29,9 +29,9 @@ public:
 enum class Outcome { accepted, released, rejected, modified };
 
 struct QueueCounters {
-    std::uint64_t published = 0;     // messages made available to the group
-    std::uint64_t delivered = 0;     // transfers sent, first deliveries and redeliveries
-    std::uint64_t redelivered = 0;   // transfers of a message that had been sent before
+    std::uint64_t published = 0;    // messages made available to the group
+    std::uint64_t delivered = 0;    // transfers sent, first deliveries and redeliveries
+    std::uint64_t redelivered = 0;  // transfers of a message that had been sent before
     std::uint64_t accepted = 0;
     std::uint64_t late_accepts = 0;  // accepted after the ack timeout had already requeued it
     std::uint64_t released = 0;
@@ -83,7 +83,7 @@ public:
 
 private:
     struct Entry {
-        std::shared_ptr<const EmuMessage> message;        // set, or
+        std::shared_ptr<const EmuMessage> message;       // set, or
         std::shared_ptr<const Publication> publication;  // [next, end) still to be made
         std::size_t next = 0;
         std::size_t end = 0;

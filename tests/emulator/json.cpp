@@ -109,10 +109,14 @@ private:
         for (int i = 0; i < 4; ++i) {
             const char h = text_[pos_++];
             v <<= 4;
-            if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
-            else fail("bad hex digit");
+            if (h >= '0' && h <= '9')
+                v |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+                v |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+                v |= static_cast<unsigned>(h - 'A' + 10);
+            else
+                fail("bad hex digit");
         }
         return v;
     }
@@ -206,7 +210,9 @@ const Json& null_json() {
     return kNull;
 }
 
-[[noreturn]] void type_error(const char* wanted) { throw std::runtime_error(std::string("JSON value is not ") + wanted); }
+[[noreturn]] void type_error(const char* wanted) {
+    throw std::runtime_error(std::string("JSON value is not ") + wanted);
+}
 
 }  // namespace
 

@@ -156,7 +156,9 @@ std::string status_body(const Context& c, bool online, bool gateway) {
 
 std::string device_list(const Context& c) {
     const std::string sub = "sub-" + std::to_string(c.n % 5 + 1);
-    return "[" + JsonText().str("iotId", iot_id_of(sub)).str("productKey", "a1SubProduct").str("deviceName", sub).done() + "]";
+    return "[" +
+           JsonText().str("iotId", iot_id_of(sub)).str("productKey", "a1SubProduct").str("deviceName", sub).done() +
+           "]";
 }
 
 struct Made {
@@ -209,15 +211,15 @@ Made make_body(TopicKind kind, const Context& c, std::size_t size) {
             JsonText items;
             items.raw("Temperature", "[" + point.done() + "," + point.done() + "]");
             return {base + "/thing/property/batch/post", JsonText()
-                                                              .str("deviceType", "CustomCategory")
-                                                              .str("iotId", c.iot_id)
-                                                              .str("requestId", std::to_string(c.n))
-                                                              .raw("checkFailedData", "{}")
-                                                              .str("productKey", c.pk)
-                                                              .num("gmtCreate", c.now)
-                                                              .str("deviceName", c.dn)
-                                                              .raw("items", items.done())
-                                                              .done()};
+                                                             .str("deviceType", "CustomCategory")
+                                                             .str("iotId", c.iot_id)
+                                                             .str("requestId", std::to_string(c.n))
+                                                             .raw("checkFailedData", "{}")
+                                                             .str("productKey", c.pk)
+                                                             .num("gmtCreate", c.now)
+                                                             .str("deviceName", c.dn)
+                                                             .raw("items", items.done())
+                                                             .done()};
         }
         case TopicKind::event_batch: {
             JsonText occurrence;
@@ -225,26 +227,27 @@ Made make_body(TopicKind kind, const Context& c, std::size_t size) {
             JsonText events;
             events.raw("Alarm", "[" + occurrence.done() + "]");
             return {base + "/thing/event/batch/post", JsonText()
-                                                           .str("iotId", c.iot_id)
-                                                           .str("requestId", std::to_string(c.n))
-                                                           .str("productKey", c.pk)
-                                                           .str("deviceName", c.dn)
-                                                           .num("gmtCreate", c.now)
-                                                           .raw("events", events.done())
-                                                           .done()};
+                                                          .str("iotId", c.iot_id)
+                                                          .str("requestId", std::to_string(c.n))
+                                                          .str("productKey", c.pk)
+                                                          .str("deviceName", c.dn)
+                                                          .num("gmtCreate", c.now)
+                                                          .raw("events", events.done())
+                                                          .done()};
         }
         case TopicKind::downlink_reply:
-            return {base + "/thing/downlink/reply/message", JsonText()
-                                                                 .num("gmtCreate", c.now)
-                                                                 .str("iotId", c.iot_id)
-                                                                 .str("productKey", c.pk)
-                                                                 .str("deviceName", c.dn)
-                                                                 .str("requestId", std::to_string(c.n))
-                                                                 .num("code", 200)
-                                                                 .str("message", "success")
-                                                                 .str("topic", "/sys/" + c.pk + "/" + c.dn + "/thing/service/property/set")
-                                                                 .raw("data", "{}")
-                                                                 .done()};
+            return {base + "/thing/downlink/reply/message",
+                    JsonText()
+                        .num("gmtCreate", c.now)
+                        .str("iotId", c.iot_id)
+                        .str("productKey", c.pk)
+                        .str("deviceName", c.dn)
+                        .str("requestId", std::to_string(c.n))
+                        .num("code", 200)
+                        .str("message", "success")
+                        .str("topic", "/sys/" + c.pk + "/" + c.dn + "/thing/service/property/set")
+                        .raw("data", "{}")
+                        .done()};
         case TopicKind::lifecycle: {
             static const char* const kActions[] = {"create", "enable", "disable", "delete"};
             const char* action = kActions[c.n % 4];
@@ -256,66 +259,67 @@ Made make_body(TopicKind kind, const Context& c, std::size_t size) {
         }
         case TopicKind::topo_lifecycle:
             return {base + "/thing/topo/lifecycle", JsonText()
-                                                         .str("action", c.n % 2 == 0 ? "add" : "remove")
-                                                         .str("gwIotId", c.iot_id)
-                                                         .str("gwProductKey", c.pk)
-                                                         .str("gwDeviceName", c.dn)
-                                                         .raw("devices", device_list(c))
-                                                         .num("messageCreateTime", c.now)
-                                                         .done()};
+                                                        .str("action", c.n % 2 == 0 ? "add" : "remove")
+                                                        .str("gwIotId", c.iot_id)
+                                                        .str("gwProductKey", c.pk)
+                                                        .str("gwDeviceName", c.dn)
+                                                        .raw("devices", device_list(c))
+                                                        .num("messageCreateTime", c.now)
+                                                        .done()};
         case TopicKind::list_found:
             return {base + "/thing/list/found", JsonText()
-                                                     .str("gwIotId", c.iot_id)
-                                                     .str("gwProductKey", c.pk)
-                                                     .str("gwDeviceName", c.dn)
-                                                     .raw("devices", device_list(c))
-                                                     .done()};
+                                                    .str("gwIotId", c.iot_id)
+                                                    .str("gwProductKey", c.pk)
+                                                    .str("gwDeviceName", c.dn)
+                                                    .raw("devices", device_list(c))
+                                                    .done()};
         case TopicKind::ota_upgrade:
             return {base + "/ota/upgrade", JsonText()
-                                                .str("iotId", c.iot_id)
-                                                .str("productKey", c.pk)
-                                                .str("deviceName", c.dn)
-                                                .str("status", c.n % 5 == 0 ? "FAILED" : "SUCCEEDED")
-                                                .num("messageCreateTime", c.now)
-                                                .str("srcVersion", "1.0.0")
-                                                .str("destVersion", "1.1.0")
-                                                .str("desc", "upgrade finished")
-                                                .str("jobId", "wahVIzGkCMuAUE2gDERM02" + std::to_string(c.n % 100))
-                                                .str("taskId", "y3tOmCDNgpR8F9jnVEzC01" + std::to_string(c.n))
-                                                .done()};
+                                               .str("iotId", c.iot_id)
+                                               .str("productKey", c.pk)
+                                               .str("deviceName", c.dn)
+                                               .str("status", c.n % 5 == 0 ? "FAILED" : "SUCCEEDED")
+                                               .num("messageCreateTime", c.now)
+                                               .str("srcVersion", "1.0.0")
+                                               .str("destVersion", "1.1.0")
+                                               .str("desc", "upgrade finished")
+                                               .str("jobId", "wahVIzGkCMuAUE2gDERM02" + std::to_string(c.n % 100))
+                                               .str("taskId", "y3tOmCDNgpR8F9jnVEzC01" + std::to_string(c.n))
+                                               .done()};
         case TopicKind::ota_progress:
             return {base + "/ota/progress/post", JsonText()
-                                                      .str("iotId", c.iot_id)
-                                                      .str("productKey", c.pk)
-                                                      .str("deviceName", c.dn)
-                                                      .str("status", "IN_PROGRESS")
-                                                      .str("step", std::to_string(c.n % 100))
-                                                      .str("desc", "downloading")
-                                                      .str("srcVersion", "1.0.0")
-                                                      .str("destVersion", "1.1.0")
-                                                      .str("moduleName", "default")
-                                                      .num("messageCreateTime", c.now)
-                                                      .done()};
-        case TopicKind::ota_version:
-            return {base + "/ota/version/post", JsonText()
                                                      .str("iotId", c.iot_id)
                                                      .str("productKey", c.pk)
                                                      .str("deviceName", c.dn)
+                                                     .str("status", "IN_PROGRESS")
+                                                     .str("step", std::to_string(c.n % 100))
+                                                     .str("desc", "downloading")
+                                                     .str("srcVersion", "1.0.0")
+                                                     .str("destVersion", "1.1.0")
                                                      .str("moduleName", "default")
-                                                     .str("moduleVersion", "1.1." + std::to_string(c.n % 10))
                                                      .num("messageCreateTime", c.now)
                                                      .done()};
+        case TopicKind::ota_version:
+            return {base + "/ota/version/post", JsonText()
+                                                    .str("iotId", c.iot_id)
+                                                    .str("productKey", c.pk)
+                                                    .str("deviceName", c.dn)
+                                                    .str("moduleName", "default")
+                                                    .str("moduleVersion", "1.1." + std::to_string(c.n % 10))
+                                                    .num("messageCreateTime", c.now)
+                                                    .done()};
         case TopicKind::ota_job_status: {
             const std::string package_id = "pkg" + std::to_string(c.n % 7);
             const std::string job_id = "job" + std::to_string(c.n % 11);
-            Made made{"/" + c.pk + "/" + package_id + "/" + job_id + "/ota/job/status", JsonText()
-                                                                                          .str("productKey", c.pk)
-                                                                                          .str("moduleName", "default")
-                                                                                          .str("packageId", package_id)
-                                                                                          .str("jobId", job_id)
-                                                                                          .str("status", "IN_PROGRESS")
-                                                                                          .num("messageCreateTime", c.now)
-                                                                                          .done()};
+            Made made{"/" + c.pk + "/" + package_id + "/" + job_id + "/ota/job/status",
+                      JsonText()
+                          .str("productKey", c.pk)
+                          .str("moduleName", "default")
+                          .str("packageId", package_id)
+                          .str("jobId", job_id)
+                          .str("status", "IN_PROGRESS")
+                          .num("messageCreateTime", c.now)
+                          .done()};
             made.has_device = false;
             return made;
         }
@@ -323,12 +327,12 @@ Made make_body(TopicKind kind, const Context& c, std::size_t size) {
             JsonText tag;
             tag.str("attrKey", "location").str("attrValue", "hall-" + std::to_string(c.n % 9));
             return {base + "/thing/deviceinfo/update", JsonText()
-                                                            .str("iotId", c.iot_id)
-                                                            .str("productKey", c.pk)
-                                                            .str("deviceName", c.dn)
-                                                            .raw("value", "[" + tag.done() + "]")
-                                                            .num("messageCreateTime", c.now)
-                                                            .done()};
+                                                           .str("iotId", c.iot_id)
+                                                           .str("productKey", c.pk)
+                                                           .str("deviceName", c.dn)
+                                                           .raw("value", "[" + tag.done() + "]")
+                                                           .num("messageCreateTime", c.now)
+                                                           .done()};
         }
         case TopicKind::custom_text: return {base + "/user/data", text_body(c.n, size), false};
         case TopicKind::custom_binary: return {base + "/user/raw", binary_body(c.n, size), false};
@@ -409,7 +413,8 @@ std::string validate(const PublishSpec& spec) {
     if (spec.props == PropsMode::long_id) {
         for (const char c : spec.id_prefix)
             if (c < '0' || c > '9') return "props=long_id needs a numeric id_prefix (or none)";
-        if (spec.id_prefix.size() + std::to_string(spec.count).size() > 18) return "props=long_id: ids would overflow a long";
+        if (spec.id_prefix.size() + std::to_string(spec.count).size() > 18)
+            return "props=long_id: ids would overflow a long";
     }
     return {};
 }

@@ -44,7 +44,7 @@ enum class TopicKind {
 [[nodiscard]] std::optional<TopicKind> parse_topic_kind(std::string_view text);
 
 enum class BodyEncoding { data, string, value, empty };  // data section | amqp-value string | amqp-value map | none
-enum class PropsMode { full, none, long_id };              // long_id: messageId as an AMQP long
+enum class PropsMode { full, none, long_id };            // long_id: messageId as an AMQP long
 
 [[nodiscard]] std::optional<BodyEncoding> parse_body_encoding(std::string_view text);
 [[nodiscard]] std::optional<PropsMode> parse_props_mode(std::string_view text);
@@ -55,25 +55,25 @@ inline constexpr std::size_t kMaxBodySize = 10 * 1024 * 1024;
 struct EmuMessage {
     TopicKind kind = TopicKind::property_post;
     std::string topic;
-    std::string message_id;         // application property "messageId"
-    std::int64_t numeric_id = 0;    // the same id as a long, for PropsMode::long_id
+    std::string message_id;       // application property "messageId"
+    std::int64_t numeric_id = 0;  // the same id as a long, for PropsMode::long_id
     std::int64_t generate_time_ms = 0;
-    std::string body;               // raw bytes (not necessarily UTF-8)
+    std::string body;  // raw bytes (not necessarily UTF-8)
     BodyEncoding encoding = BodyEncoding::data;
     PropsMode props = PropsMode::full;
-    std::string product_key;        // what a correct parser should find; empty when none
+    std::string product_key;  // what a correct parser should find; empty when none
     std::string device_name;
 };
 
 struct PublishSpec {
     std::string group;
     std::size_t count = 1;
-    double rate = 0;               // messages per second; 0 = as fast as possible
-    std::size_t size = 300;        // body size target: exact for text/binary kinds, minimum (padded) for JSON
+    double rate = 0;         // messages per second; 0 = as fast as possible
+    std::size_t size = 300;  // body size target: exact for text/binary kinds, minimum (padded) for JSON
     std::optional<TopicKind> kind = TopicKind::property_post;  // nullopt = mixed: cycle over every kind
-    std::string id_prefix;         // message ids are id_prefix + n, n = 1..count
-    std::size_t dup = 0;           // then publish ids 1..dup once more (same messageId and body)
-    std::size_t devices = 10;      // device names cycle device-1..device-<devices>
+    std::string id_prefix;                                     // message ids are id_prefix + n, n = 1..count
+    std::size_t dup = 0;       // then publish ids 1..dup once more (same messageId and body)
+    std::size_t devices = 10;  // device names cycle device-1..device-<devices>
     BodyEncoding encoding = BodyEncoding::data;
     PropsMode props = PropsMode::full;
 };

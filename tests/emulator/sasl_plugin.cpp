@@ -132,10 +132,20 @@ ssize_t plugin_encode(pn_transport_t*, pn_bytes_t, pn_bytes_t*) { return 0; }
 ssize_t plugin_decode(pn_transport_t*, pn_bytes_t, pn_bytes_t*) { return 0; }
 
 const pnx_sasl_implementation kPlugin = {
-    plugin_free,          plugin_list_mechanisms,  plugin_init_server,       plugin_init_client,
-    plugin_prepare_write, plugin_process_init,     plugin_process_response,  plugin_process_mechanisms,
-    plugin_process_challenge, plugin_process_outcome, plugin_can_encrypt,    plugin_max_encrypt_size,
-    plugin_encode,        plugin_decode,
+    plugin_free,
+    plugin_list_mechanisms,
+    plugin_init_server,
+    plugin_init_client,
+    plugin_prepare_write,
+    plugin_process_init,
+    plugin_process_response,
+    plugin_process_mechanisms,
+    plugin_process_challenge,
+    plugin_process_outcome,
+    plugin_can_encrypt,
+    plugin_max_encrypt_size,
+    plugin_encode,
+    plugin_decode,
 };
 
 }  // namespace

@@ -14,10 +14,10 @@
 namespace iot::emu {
 
 struct ClientStats {
-    std::int64_t last_timestamp = 0;     // newest signed timestamp this client id used (any group)
-    std::uint64_t attempts = 0;          // SASL attempts naming this group
-    std::uint64_t connections_total = 0; // admitted connections to this group
-    std::uint64_t stale_timestamps = 0;  // attempts whose timestamp was not newer than the previous one
+    std::int64_t last_timestamp = 0;      // newest signed timestamp this client id used (any group)
+    std::uint64_t attempts = 0;           // SASL attempts naming this group
+    std::uint64_t connections_total = 0;  // admitted connections to this group
+    std::uint64_t stale_timestamps = 0;   // attempts whose timestamp was not newer than the previous one
 };
 
 struct GroupStats {

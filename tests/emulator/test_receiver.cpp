@@ -128,8 +128,12 @@ public:
         std::lock_guard lock(mutex_);
         link_errors_.push_back(s.error().name() + ": " + s.error().description());
     }
-    void on_connection_error(proton::connection& c) override { record_error(c.error().name() + ": " + c.error().description()); }
-    void on_transport_error(proton::transport& t) override { record_error(t.error().name() + ": " + t.error().description()); }
+    void on_connection_error(proton::connection& c) override {
+        record_error(c.error().name() + ": " + c.error().description());
+    }
+    void on_transport_error(proton::transport& t) override {
+        record_error(t.error().name() + ": " + t.error().description());
+    }
     void on_transport_close(proton::transport&) override { finished_ = true; }
     void on_error(const proton::error_condition& e) override { record_error(e.name() + ": " + e.description()); }
 

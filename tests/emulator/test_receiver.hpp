@@ -21,9 +21,9 @@ struct ReceiverOptions {
     std::uint16_t port = 0;
     std::string user;
     std::string password;
-    std::string ca_file;       // verify the server against this CA (and host name)
-    bool tls = true;           // false: plain TCP, to prove the server refuses it
-    bool sasl = true;          // false: skip SASL entirely
+    std::string ca_file;                     // verify the server against this CA (and host name)
+    bool tls = true;                         // false: plain TCP, to prove the server refuses it
+    bool sasl = true;                        // false: skip SASL entirely
     std::uint32_t idle_timeout_ms = 120000;  // proton's setting: it advertises half
     int credit = 100;
     Disposition disposition = Disposition::accept;
@@ -56,10 +56,10 @@ public:
     // Polls `condition` every 5 ms until it holds or `timeout` passes.
     static bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
-    [[nodiscard]] bool opened() const;       // the server's Open arrived
-    [[nodiscard]] bool link_open() const;    // our receiver link is attached
-    [[nodiscard]] bool finished() const;     // the connection is gone
-    [[nodiscard]] std::string error() const; // first error condition seen: "name: description"
+    [[nodiscard]] bool opened() const;        // the server's Open arrived
+    [[nodiscard]] bool link_open() const;     // our receiver link is attached
+    [[nodiscard]] bool finished() const;      // the connection is gone
+    [[nodiscard]] std::string error() const;  // first error condition seen: "name: description"
     [[nodiscard]] std::vector<std::string> link_errors() const;
     [[nodiscard]] std::size_t received() const;
     [[nodiscard]] std::vector<ReceivedMessage> messages() const;

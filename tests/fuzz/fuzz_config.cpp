@@ -132,8 +132,8 @@ void check_errors(const iot::LoadResult& result, std::string_view input) {
     FUZZ_CHECK((result.config != nullptr) == result.errors.empty(), "a config exactly when there is no error");
     FUZZ_CHECK(result.ok() == result.errors.empty(), "ok() means no errors");
     const long lines = 1 + static_cast<long>(std::count(input.begin(), input.end(), '\n'));
-    const bool input_names_secret = input.find(kFixtureSecret) != std::string_view::npos ||
-                                    input.find(kCredentialSecret) != std::string_view::npos;
+    const bool input_names_secret =
+        input.find(kFixtureSecret) != std::string_view::npos || input.find(kCredentialSecret) != std::string_view::npos;
     std::set<std::string> seen;
     for (std::size_t i = 0; i < result.errors.size(); ++i) {
         const iot::ConfigError& error = result.errors[i];
@@ -151,9 +151,9 @@ void check_errors(const iot::LoadResult& result, std::string_view input) {
                        "errors are in file order");
         }
         if (!input_names_secret)
-            FUZZ_CHECK(text.find(kFixtureSecret) == std::string::npos &&
-                           text.find(kCredentialSecret) == std::string::npos,
-                       "no secret read from a file appears in an error");
+            FUZZ_CHECK(
+                text.find(kFixtureSecret) == std::string::npos && text.find(kCredentialSecret) == std::string::npos,
+                "no secret read from a file appears in an error");
     }
     if (!input_names_secret)
         for (const std::string& warning : result.warnings)

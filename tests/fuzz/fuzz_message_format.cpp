@@ -72,8 +72,8 @@ void check_journal_fields(const iot::MessageRecord& record, const iot::JournalEn
     std::map<std::string_view, std::string_view> by_name;
     for (const auto& field : buffers.fields) {
         FUZZ_CHECK(by_name.emplace(field.name, field.value).second, "a journal field appears twice");
-        FUZZ_CHECK(!field.name.empty() && field.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
-                                             std::string_view::npos,
+        FUZZ_CHECK(!field.name.empty() &&
+                       field.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string_view::npos,
                    "journal field names are upper case, digits and '_'");
     }
     const bool text = reference_utf8(record.body);

@@ -95,8 +95,8 @@ std::string config_valid_text(FuzzedDataProvider& input, std::size_t max_length,
 void check_sign_then_parse(FuzzedDataProvider& input) {
     iot::SignRequest request;
     request.auth_mode = input.ConsumeBool() ? iot::AuthMode::ststoken : iot::AuthMode::aksign;
-    request.sign_method = input.PickValueInArray(
-        {iot::SignMethod::hmacmd5, iot::SignMethod::hmacsha1, iot::SignMethod::hmacsha256});
+    request.sign_method =
+        input.PickValueInArray({iot::SignMethod::hmacmd5, iot::SignMethod::hmacsha1, iot::SignMethod::hmacsha256});
     request.timestamp_ms = input.ConsumeIntegralInRange<std::int64_t>(0, INT64_MAX);
     // The expanded client id: 1..64 characters (at most 64 bytes of UTF-8 here).
     std::string client_id = config_valid_text(input, 64, "c");

@@ -24,7 +24,8 @@ using namespace std::chrono_literals;
 ::testing::AssertionResult parse_prometheus(const std::string& text, std::map<std::string, double>& samples) {
     const std::regex help(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
     const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$)");
-    const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"\})? (-?[0-9]+(?:\.[0-9]+)?)$)");
+    const std::regex sample(
+        R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"\})? (-?[0-9]+(?:\.[0-9]+)?)$)");
     std::string helped;
     std::string typed;
     std::istringstream lines(text);
@@ -39,7 +40,8 @@ using namespace std::chrono_literals;
             if (m[1] != helped) return ::testing::AssertionFailure() << "line " << number << ": TYPE without HELP";
             typed = m[1];
         } else if (std::regex_match(line, m, sample)) {
-            if (m[1] != typed) return ::testing::AssertionFailure() << "line " << number << ": sample outside its family";
+            if (m[1] != typed)
+                return ::testing::AssertionFailure() << "line " << number << ": sample outside its family";
             samples[std::string(m[1]) + std::string(m[2])] = std::stod(m[3]);
         } else {
             return ::testing::AssertionFailure() << "line " << number << " is not Prometheus text format: " << line;
@@ -65,9 +67,9 @@ TEST(OperatorView, MetricsFileAndStatusMatchTheEmulatorsCounters) {
     scenario.write_config_text(scenario.config().to_yaml() + "metrics:\n  textfile: " + metrics.string() +
                                "\n  interval: 1s\n");
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(wait_until("3 links attached",
-                           [&] { return scenario.counters("CG-A").links == 2 && scenario.counters("CG-B").links == 1; },
-                           20s));
+    ASSERT_TRUE(wait_until(
+        "3 links attached",
+        [&] { return scenario.counters("CG-A").links == 2 && scenario.counters("CG-B").links == 1; }, 20s));
     scenario.publish("CG-A", kPerGroup, "ma-", "kind=mixed");
     scenario.publish("CG-B", kPerGroup, "mb-", "kind=mixed");
     ASSERT_TRUE(scenario.wait_all_accepted({"CG-A", "CG-B"}, 60s));
@@ -96,8 +98,8 @@ TEST(OperatorView, MetricsFileAndStatusMatchTheEmulatorsCounters) {
     EXPECT_GT(samples["iot_amqpd_uptime_seconds"], 0);
     EXPECT_EQ(samples.count("iot_amqpd_reloads_total{result=\"failed\"}"), 1U);
 
-    const std::string expected_status = "2/2 groups connected, " + std::to_string(2 * kPerGroup) +
-                                        " messages, 0 write errors, last message";
+    const std::string expected_status =
+        "2/2 groups connected, " + std::to_string(2 * kPerGroup) + " messages, 0 write errors, last message";
     ASSERT_TRUE(wait_until(
         "STATUS= counts every message",
         [&] { return scenario.notify().last_value("STATUS").value_or("").rfind(expected_status, 0) == 0; }, 10s))
@@ -110,7 +112,9 @@ TEST(OperatorView, StatusNamesTheGroupThatCannotAuthenticate) {
     scenario.config().add_group("good", "CG-A");
     const auto wrong_secret = scenario.dir().path() / "wrong-secret";
     std::ofstream(wrong_secret) << "not-the-secret-0123456789";
-    scenario.config().add_group("bad", "CG-B").extra_lines.push_back("access_key_secret_file: " + wrong_secret.string());
+    scenario.config()
+        .add_group("bad", "CG-B")
+        .extra_lines.push_back("access_key_secret_file: " + wrong_secret.string());
     scenario.write_config();
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
     ASSERT_TRUE(wait_until(

@@ -8,8 +8,8 @@ namespace iot::test {
 
 struct TestCerts {
     std::string dir;
-    std::string ca;                 // ca.pem: the CA clients trust
-    std::string server_cert;        // CN=localhost, SAN localhost/127.0.0.1/::1
+    std::string ca;           // ca.pem: the CA clients trust
+    std::string server_cert;  // CN=localhost, SAN localhost/127.0.0.1/::1
     std::string server_key;
     std::string rogue_ca;           // a CA nobody trusts
     std::string rogue_server_cert;  // same names, signed by the rogue CA

@@ -2,11 +2,11 @@
 // loader accepts is explained in the man page, the example config and the README.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <algorithm>
 
 #include "iot-amqpd/config.hpp"
 
@@ -26,7 +26,8 @@ std::string leaf(const std::string& path) { return path.substr(path.rfind('.') +
 // underscores only, so a plain search after removing "\\-" and "\\f?" suffices.
 std::string plain_roff(std::string text) {
     for (const std::string_view escape : {"\\fB", "\\fI", "\\fR", "\\fP", "\\&"}) {
-        for (auto pos = text.find(escape); pos != std::string::npos; pos = text.find(escape)) text.erase(pos, escape.size());
+        for (auto pos = text.find(escape); pos != std::string::npos; pos = text.find(escape))
+            text.erase(pos, escape.size());
     }
     for (auto pos = text.find("\\-"); pos != std::string::npos; pos = text.find("\\-")) text.erase(pos, 1);
     return text;
@@ -54,9 +55,9 @@ TEST(Documentation, ManPageListsEveryCommandLineOption) {
     const std::string man = plain_roff(read_source_file("packaging/iot-amqpd.8"));
     for (const char* option : {"--config", "--check-config", "--log-level", "--log-target", "--version", "--help"})
         EXPECT_NE(man.find(option), std::string::npos) << option;
-    for (const char* field : {"IOT_CONSUMER_GROUP", "IOT_CONSUMER_GROUP_ID", "IOT_TOPIC", "IOT_MESSAGE_ID",
-                              "IOT_GENERATE_TIME", "IOT_PRODUCT_KEY", "IOT_DEVICE_NAME", "IOT_CLIENT_ID",
-                              "IOT_PAYLOAD_ENCODING"})
+    for (const char* field :
+         {"IOT_CONSUMER_GROUP", "IOT_CONSUMER_GROUP_ID", "IOT_TOPIC", "IOT_MESSAGE_ID", "IOT_GENERATE_TIME",
+          "IOT_PRODUCT_KEY", "IOT_DEVICE_NAME", "IOT_CLIENT_ID", "IOT_PAYLOAD_ENCODING"})
         EXPECT_NE(man.find(field), std::string::npos) << field;
 }
 

@@ -11,14 +11,14 @@ namespace {
 constexpr std::int64_t kTs = 1573489088171;
 
 std::shared_ptr<const Accounts> accounts(const std::string& instance = "") {
-    return std::make_shared<const Accounts>(parse_accounts(
-        "instance_id: '" + instance + "'\n"
-        "consumer_groups: [CG1, CG2]\n"
-        "accounts:\n"
-        "  - access_key_id: LTAI_TEST_AK\n"
-        "    access_key_secret: test-secret-123\n"
-        "    security_tokens: [STS.TOKEN.EXAMPLE]\n"
-        "    consumer_groups: [CG1]\n"));
+    return std::make_shared<const Accounts>(parse_accounts("instance_id: '" + instance +
+                                                           "'\n"
+                                                           "consumer_groups: [CG1, CG2]\n"
+                                                           "accounts:\n"
+                                                           "  - access_key_id: LTAI_TEST_AK\n"
+                                                           "    access_key_secret: test-secret-123\n"
+                                                           "    security_tokens: [STS.TOKEN.EXAMPLE]\n"
+                                                           "    consumer_groups: [CG1]\n"));
 }
 
 std::string user(const char* method, std::int64_t ts = kTs, const std::string& extra = "",

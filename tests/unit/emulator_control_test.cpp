@@ -8,7 +8,8 @@ namespace {
 
 TEST(EmulatorControl, ParsesKeyValueWordsAndQuotedValues) {
     std::string error;
-    const auto cmd = parse_command(R"(  close group=CG1 condition=amqp:connection:forced description="going \"down\" now" )", error);
+    const auto cmd =
+        parse_command(R"(  close group=CG1 condition=amqp:connection:forced description="going \"down\" now" )", error);
     ASSERT_TRUE(cmd) << error;
     EXPECT_EQ(cmd->name, "close");
     EXPECT_EQ(cmd->args.at("group"), "CG1");
@@ -25,7 +26,8 @@ TEST(EmulatorControl, RejectsMalformedLines) {
 }
 
 TEST(EmulatorJson, RoundTripsAndReadsPaths) {
-    const auto v = Json::parse(R"({"ok":true,"groups":{"CG1":{"accepted":12,"ratio":0.5}},"list":[1,"a\u00e9\n",null]})");
+    const auto v =
+        Json::parse(R"({"ok":true,"groups":{"CG1":{"accepted":12,"ratio":0.5}},"list":[1,"a\u00e9\n",null]})");
     EXPECT_TRUE(v["ok"].as_bool());
     EXPECT_EQ(v.at_path("groups.CG1.accepted")->as_int(), 12);
     EXPECT_DOUBLE_EQ(v.at_path("groups.CG1.ratio")->as_double(), 0.5);

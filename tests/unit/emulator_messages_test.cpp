@@ -50,9 +50,7 @@ TEST(EmulatorMessages, EveryKindHasItsDocumentedTopicShape) {
         // device-2 is the fifth message's device when cycling over three.
         switch (kind) {
             case TopicKind::status_online:
-            case TopicKind::status_offline:
-                EXPECT_EQ(m.topic, "/as/mqtt/status/a1TestProduct/device-2");
-                break;
+            case TopicKind::status_offline: EXPECT_EQ(m.topic, "/as/mqtt/status/a1TestProduct/device-2"); break;
             case TopicKind::cloud_gateway:
                 EXPECT_EQ(m.topic, "/sys/a1TestProduct/device-2/device/status/notify");
                 break;
@@ -71,8 +69,8 @@ TEST(EmulatorMessages, EveryKindHasItsDocumentedTopicShape) {
                 EXPECT_EQ(parts[1], "a1TestProduct");
                 EXPECT_EQ(parts[2], "device-2");
         }
-        const bool json = kind != TopicKind::custom_text && kind != TopicKind::custom_binary &&
-                          kind != TopicKind::garbage_topic;
+        const bool json =
+            kind != TopicKind::custom_text && kind != TopicKind::custom_binary && kind != TopicKind::garbage_topic;
         if (json) {
             Json body;
             ASSERT_NO_THROW(body = Json::parse(m.body)) << m.body;

@@ -23,8 +23,8 @@ TEST(EmulatorUserName, ParsesEveryKeyOfAGoodName) {
 }
 
 TEST(EmulatorUserName, KeyOrderDoesNotMatterAndUnknownKeysAreIgnored) {
-    const auto r = parse_user_name(
-        "c|consumerGroupId=CG1,authId=AK,future=1,timestamp=5,signMethod=hmacmd5,authMode=aksign|");
+    const auto r =
+        parse_user_name("c|consumerGroupId=CG1,authId=AK,future=1,timestamp=5,signMethod=hmacmd5,authMode=aksign|");
     ASSERT_TRUE(r.user) << r.error;
     EXPECT_EQ(r.user->consumer_group_id, "CG1");
     EXPECT_EQ(r.user->sign_method, SignMethod::hmacmd5);
@@ -49,7 +49,8 @@ TEST(EmulatorUserName, TrailingBarIsRequired) {
     const auto r = parse_user_name("c|authMode=aksign,signMethod=hmacsha1,timestamp=5,authId=AK,consumerGroupId=G");
     EXPECT_FALSE(r.user);
     EXPECT_NE(r.error.find("|"), std::string::npos);
-    EXPECT_FALSE(parse_user_name("c|authMode=aksign,signMethod=hmacsha1,timestamp=5,authId=AK,consumerGroupId=G|x").user);
+    EXPECT_FALSE(
+        parse_user_name("c|authMode=aksign,signMethod=hmacsha1,timestamp=5,authId=AK,consumerGroupId=G|x").user);
 }
 
 TEST(EmulatorUserName, EachRequiredKeyIsRequired) {

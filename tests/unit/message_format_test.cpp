@@ -59,7 +59,8 @@ TEST(JournalFields, NonUtf8BodyIsBase64AndMissingPropertiesAreOmitted) {
     const auto f = as_map(buffers);
     EXPECT_EQ(f.at("MESSAGE"), "base64:/wAB");
     EXPECT_EQ(f.at("IOT_PAYLOAD_ENCODING"), "base64");
-    for (const char* absent : {"IOT_TOPIC", "IOT_MESSAGE_ID", "IOT_GENERATE_TIME", "IOT_PRODUCT_KEY", "IOT_DEVICE_NAME"})
+    for (const char* absent :
+         {"IOT_TOPIC", "IOT_MESSAGE_ID", "IOT_GENERATE_TIME", "IOT_PRODUCT_KEY", "IOT_DEVICE_NAME"})
         EXPECT_EQ(f.count(absent), 0U) << absent;
 }
 
