@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "iot-amqpd/errno_text.hpp"
 #include "iot-amqpd/group_consumer.hpp"
 #include "iot-amqpd/logging.hpp"
 
@@ -118,7 +119,7 @@ void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& mes
     log_event(spdlog::level::err, LogContext{"write_failed", group_.config().name},
               "the output did not take a message ({}); holding it unacknowledged, credit stopped, retrying for up "
               "to {}s",
-              std::strerror(err), kWriteRetryLimit.count() / 1000);
+              errno_text(err), kWriteRetryLimit.count() / 1000);
 }
 
 // Write first, accept after: nothing is acknowledged that the output did not take.

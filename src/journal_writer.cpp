@@ -56,13 +56,12 @@ int JournalWriter::send(const std::vector<JournalField>& fields) {
         if (f.value.size() < kInPlaceBytes) staged += f.value.size();
     }
     staging_.clear();
-    staging_.reserve(staged);  // no reallocation below: iovecs point into it
-    iov_.clear();
-    const char* unsent = staging_.data();  // staged bytes not yet covered by an iovec
+    staging_.reserve(staged);
+    segments_.clear();
+    std::size_t unsent = 0;  // offset of the staged bytes not yet covered by a segment
     const auto cover_staged = [&] {
-        const char* end = staging_.data() + staging_.size();
-        if (end > unsent) iov_.push_back(iov_of(unsent, static_cast<std::size_t>(end - unsent)));
-        unsent = end;
+        if (staging_.size() > unsent) segments_.push_back({nullptr, unsent, staging_.size() - unsent});
+        unsent = staging_.size();
     };
     for (const auto& f : fields) {
         staging_.append(f.name);
@@ -78,11 +77,15 @@ int JournalWriter::send(const std::vector<JournalField>& fields) {
             staging_.append(f.value);
         } else {
             cover_staged();
-            iov_.push_back(iov_of(f.value.data(), f.value.size()));
+            segments_.push_back({f.value.data(), 0, f.value.size()});
         }
         staging_ += '\n';
     }
     cover_staged();
+    // Pointers into staging_ are taken only now that it no longer grows.
+    iov_.clear();
+    for (const auto& s : segments_)
+        iov_.push_back(iov_of(s.external != nullptr ? s.external : staging_.data() + s.offset, s.size));
     if (const int err = ensure_socket(); err != 0) return err;
     const int err = send_datagram();
     if (err == EMSGSIZE || err == ENOBUFS) return send_via_memfd();

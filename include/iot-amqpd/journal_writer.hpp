@@ -38,6 +38,13 @@ private:
 
     std::string socket_path_;
     int fd_ = -1;
+    // One piece of the datagram: a range of staging_ (external == nullptr) or a big value sent in place.
+    struct Segment {
+        const char* external;
+        std::size_t offset;
+        std::size_t size;
+    };
+    std::vector<Segment> segments_;
     std::vector<iovec> iov_;
     std::string staging_;  // the entry's fields, except big values sent in place
 };
