@@ -790,7 +790,7 @@ class JournaldWatch:
         while not self.done.wait(0.02):
             pid, state = journald_state()
             if pid != self.pid:
-                self.problem = "journald was restarted during the run"
+                self.problem = "journald %d was replaced by %s during the run" % (self.pid, pid)
             elif state in ("T", "t"):
                 self.problem = "journald was stopped (SIGSTOP) during the run"
 
