@@ -50,6 +50,14 @@ bool process_alive(pid_t pid) {
     return state != 'Z' && state != 'X';
 }
 
+bool same_mount_namespace(const std::string& pid) {
+    std::error_code theirs_error;
+    std::error_code ours_error;
+    const auto theirs = std::filesystem::read_symlink("/proc/" + pid + "/ns/mnt", theirs_error);
+    const auto ours = std::filesystem::read_symlink("/proc/self/ns/mnt", ours_error);
+    return !theirs_error && !ours_error && theirs == ours;
+}
+
 }  // namespace
 
 std::optional<pid_t> find_pid() {
@@ -61,6 +69,9 @@ std::optional<pid_t> find_pid() {
         auto comm = read_file("/proc/" + name + "/comm");
         // comm is the first 15 characters of the executable's name.
         if (!comm || *comm != "systemd-journal\n") continue;
+        // A journald in another mount namespace (a benchmark's private one)
+        // serves another /run/systemd/journal/socket: not ours to pause or kill.
+        if (!same_mount_namespace(name)) continue;
         const auto pid = static_cast<pid_t>(std::stol(name));
         if (process_alive(pid)) return pid;
     }
@@ -84,11 +95,32 @@ pid_t ensure_running() {
         const auto [code, output] = run_capturing("/bin/sh " + script_path());
         if (code != 0)
             throw std::runtime_error("start-test-journald.sh failed (exit " + std::to_string(code) + "): " + output);
+        pid_t pid = 0;
         try {
-            return static_cast<pid_t>(std::stol(output));
+            pid = static_cast<pid_t>(std::stol(output));
         } catch (const std::exception&) {
             throw std::runtime_error("start-test-journald.sh printed no PID: " + output);
         }
+        // The script may have settled for a journald of another mount
+        // namespace (then ours is not back), and it takes a stale socket file
+        // for a bound one: tests must not go on until ours accepts.
+        if (!same_mount_namespace(std::to_string(pid))) {
+            // The script took a journald of another mount namespace (a
+            // benchmark's private one) for ours: start ours as it would have.
+            if (!find_pid()) (void)run_capturing("setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &");
+            const auto ours = wait_until(
+                "our journald", [] { return find_pid().has_value(); }, Millis{10000});
+            if (!ours) {
+                throw std::runtime_error("start-test-journald.sh reported journald " + std::to_string(pid) +
+                                         " of another mount namespace, and ours at " + kSocketPath + " did not start");
+            }
+            pid = *find_pid();
+        }
+        if (!wait_until("journald's socket to accept", socket_accepts, Millis{10000}, Millis{10})) {
+            throw std::runtime_error("journald " + std::to_string(pid) + " runs but " + kSocketPath +
+                                     " does not accept within 10 s");
+        }
+        return pid;
     }
     const auto pid = find_pid();
     if (pid && socket_accepts()) return *pid;
