@@ -322,7 +322,7 @@ class Bench:
             raise BenchError("journal check failed for %s: %s" % (identifier, out.stdout.strip()))
         return result
 
-    def start_daemon(self, tag, group_count, output, env=None):
+    def start_daemon(self, tag, group_count, output, env=None, daemon_bin=None):
         """iot-amqpd with group_count groups (one connection each) on the emulator; waits for its links."""
         self.daemon_sequence += 1
         identifier = "iotb-%s-%s" % (self.run_id, tag)
@@ -344,7 +344,7 @@ class Bench:
         with open(config, "w") as f:
             f.write("\n".join(lines) + "\n")
         stderr = open(os.path.join(self.work, "daemon-%d.log" % self.daemon_sequence), "w")
-        daemon = subprocess.Popen([self.daemon_bin, "-c", config, "--log-target", "stderr"], env=env,
+        daemon = subprocess.Popen([daemon_bin or self.daemon_bin, "-c", config, "--log-target", "stderr"], env=env,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
         stderr.close()
         groups = GROUP_IDS[:group_count]
@@ -384,11 +384,11 @@ class Bench:
         return {"rate": audit["rate"], "send_rate": sender["rate"], "cpu_us": sender["cpu_us_per_msg"],
                 "journald_cpu_us": (j1 - j0) * 1e6 / self.n}
 
-    def case_daemon(self, output, group_count, rnd):
-        tag = "daemon-%s-%dg-%d" % (output, group_count, rnd)
+    def case_daemon(self, output, group_count, rnd, daemon_bin=None):
+        tag = "daemon-%s-%dg-%d%s" % (output, group_count, rnd, "-cmp" if daemon_bin else "")
         leftover = self.ctl.leftover(GROUP_IDS[:group_count])
         base = self.ctl.accepted(GROUP_IDS[:group_count])
-        daemon, identifier, groups = self.start_daemon(tag, group_count, output)
+        daemon, identifier, groups = self.start_daemon(tag, group_count, output, daemon_bin=daemon_bin)
         try:
             each = self.n // group_count
             total = each * group_count
@@ -660,7 +660,15 @@ class Bench:
         return "\n".join(lines)
 
     def cases(self):
-        return [
+        # BENCH_COMPARE=/path/to/another/iot-amqpd: the same daemon cases with that
+        # binary in every round, right after ours (before/after an optimisation).
+        other = os.environ.get("BENCH_COMPARE")
+        compare = [] if not other else [
+            ("daemon-journald@compare", lambda r: self.case_daemon("journald", 1, r, daemon_bin=other)),
+            ("daemon-journald-4@compare", lambda r: self.case_daemon("journald", 4, r, daemon_bin=other)),
+            ("daemon-stdout@compare", lambda r: self.case_daemon("stdout", 1, r, daemon_bin=other)),
+        ]
+        return compare + [
             ("ceiling-sendv", lambda r: self.case_ceiling("sendv", r)),
             ("ceiling-writer", lambda r: self.case_ceiling("writer", r)),
             ("daemon-journald", lambda r: self.case_daemon("journald", 1, r)),
@@ -723,6 +731,17 @@ def report(info, rounds, bench):
         out.append("| %s | %s | %s | %s | %s | %s |" % (
             label, fmt_rate(m(case, "rate")), fmt(m(case, "cpu_us"), ".1f"), fmt(m(case, "journald_cpu_us"), ".1f"),
             fmt(m(case, "emulator_cpu_us"), ".1f"), "—" if peak is None else "%.1f MiB" % (peak / 1024)))
+    if any("daemon-journald@compare" in r for r in rounds):
+        out.append("")
+        out.append("Compared with %s (BENCH_COMPARE), same rounds:" % os.environ.get("BENCH_COMPARE"))
+        out.append("")
+        out.append("| case | msg/s: compared → ours | CPU µs/msg: compared → ours | rate ratio |")
+        out.append("| --- | ---: | ---: | ---: |")
+        for case in ("daemon-journald", "daemon-journald-4", "daemon-stdout"):
+            other = case + "@compare"
+            out.append("| %s | %s → %s | %s → %s | %s |" % (
+                case, fmt_rate(m(other, "rate")), fmt_rate(m(case, "rate")), fmt(m(other, "cpu_us"), ".1f"),
+                fmt(m(case, "cpu_us"), ".1f"), fmt(ratio_of(rounds, case, other), ".2f")))
     out.append("")
     out.append("| measure | value | target |")
     out.append("| --- | ---: | --- |")
@@ -787,10 +806,14 @@ class JournaldWatch:
         self.thread.start()
 
     def watch(self):
+        missing = 0
         while not self.done.wait(0.02):
             pid, state = journald_state()
-            if pid != self.pid:
-                self.problem = "journald %d was replaced by %s during the run" % (self.pid, pid)
+            missing = missing + 1 if pid is None else 0
+            if pid is not None and pid != self.pid:
+                self.problem = "journald %d was replaced by %d during the run" % (self.pid, pid)
+            elif missing >= 3:
+                self.problem = "journald %d exited during the run" % self.pid
             elif state in ("T", "t"):
                 self.problem = "journald was stopped (SIGSTOP) during the run"
 
