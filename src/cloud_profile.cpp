@@ -183,10 +183,21 @@ void AlibabaIotProfile::describe(const proton::message& message, MessageScratch&
     record.message_id.reset();
     record.generate_time.reset();
     if (!properties_in_place(message, scratch, record)) {
+        // Rare types go through proton-cpp, which throws on values it cannot
+        // convert (a list or map where a scalar belongs). A message the cloud
+        // would redeliver for ever must not stop the group: it is written
+        // without the property proton could not read.
         const auto& props = message.properties();
-        record.topic = property(props, "topic", scratch.topic);
-        record.message_id = property(props, "messageId", scratch.message_id);
-        record.generate_time = property(props, "generateTime", scratch.generate_time);
+        const auto read = [&props](const char* key, std::string& out) -> std::optional<std::string_view> {
+            try {
+                return property(props, key, out);
+            } catch (const std::exception&) {
+                return std::nullopt;
+            }
+        };
+        record.topic = read("topic", scratch.topic);
+        record.message_id = read("messageId", scratch.message_id);
+        record.generate_time = read("generateTime", scratch.generate_time);
     }
     record.device = record.topic ? device_from_topic(*record.topic) : DeviceRef{};
     record.body = body_bytes(message.body(), scratch.body);
