@@ -130,7 +130,8 @@ bool Supervisor::stop_groups(const std::vector<std::string>& names, std::chrono:
         log_event(spdlog::level::err, LogContext{"stop_timeout", name},
                   "group did not stop within {}s (is the output blocked?); abandoning its thread",
                   timeout.count() / 1000);
-        (void)it->second.release();  // NOLINT: a thread still uses it; destroying it would block or crash
+        // Leaked on purpose: its thread still uses it, and destroying it would block or crash.
+        (void)it->second.release();  // NOLINT(bugprone-unused-return-value)
         groups_.erase(it);
     }
     return all;
