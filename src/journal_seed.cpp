@@ -2,6 +2,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,16 @@ SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_vie
     SeedResult result;
     const std::int64_t started = monotonic_ms();
     JournalHandle handle;
-    int r = sd_journal_open(&handle.j, SD_JOURNAL_LOCAL_ONLY);
+    int r = 0;
+    {
+        // Group threads seed at the same time, and two concurrent first calls
+        // of sd_journal_open race on a libsystemd global (the random key its
+        // hashmaps share, filled by getrandom; ThreadSanitizer reports it):
+        // one open at a time.
+        static std::mutex open_mutex;
+        const std::lock_guard<std::mutex> lock(open_mutex);
+        r = sd_journal_open(&handle.j, SD_JOURNAL_LOCAL_ONLY);
+    }
     if (r >= 0) r = add_match(handle.j, "SYSLOG_IDENTIFIER", syslog_identifier);
     if (r >= 0) r = add_match(handle.j, "IOT_CONSUMER_GROUP", group);
     if (r >= 0) r = sd_journal_seek_tail(handle.j);
