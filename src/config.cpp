@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <sstream>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -1195,29 +1197,77 @@ Where where_at(const YAML::Mark& mark) {
     return {mark.line + 1, mark.column + 1, {}};
 }
 
+// Where the root node of each document in a YAML stream starts.
+class DocumentRoots : public YAML::EventHandler {
+public:
+    std::vector<YAML::Mark> marks;
+
+    void OnDocumentStart(const YAML::Mark&) override { waiting_for_root_ = true; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark& mark) {
+        if (waiting_for_root_) marks.push_back(mark);
+        waiting_for_root_ = false;
+    }
+    bool waiting_for_root_ = false;
+};
+
 // The file's one document, or nullopt once the reason is recorded.
+//
+// Not YAML::LoadAll(): in yaml-cpp 0.7 it never returns, allocating without
+// bound, once a document starts with a stray ',' (jbeder/yaml-cpp#1040, fixed
+// after 0.8): the parser emits an empty document without consuming the token,
+// again and again. So the first document comes from Load(), and a walk of at
+// most three documents finds a second one, or a parser that no longer moves.
 std::optional<YAML::Node> parse_document(const std::string& text, ErrorLog& log) {
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    DocumentRoots roots;
     try {
-        documents = YAML::LoadAll(text);
+        root = YAML::Load(text);
+        std::istringstream stream(text);
+        YAML::Parser parser(stream);
+        for (int document = 0; document < 3 && parser.HandleNextDocument(roots); ++document) {}
     } catch (const YAML::Exception& error) {
         log.add(where_at(error.mark), "YAML syntax error: " + error.msg);
         return std::nullopt;
     }
-    if (documents.empty() || documents.front().IsNull()) {
+    for (std::size_t i = 1; i < roots.marks.size(); ++i) {
+        const YAML::Mark& stuck = roots.marks[i];
+        if (stuck.pos != roots.marks[i - 1].pos) continue;
+        const auto at = static_cast<std::size_t>(stuck.pos);
+        log.add(where_at(stuck), "YAML syntax error: unexpected " +
+                                     (at < text.size() ? quoted(text.substr(at, 1)) : std::string("end of file")));
+        return std::nullopt;
+    }
+    if (!root || root.IsNull()) {
         log.add({}, "the file is empty; it needs at least a consumer_groups: list");
         return std::nullopt;
     }
-    if (documents.size() > 1)
-        log.add(where_of(documents[1], {}),
+    if (roots.marks.size() > 1)
+        log.add(where_at(roots.marks[1]),
                 "a second YAML document starts here (after ---); keep the whole configuration in one document");
-    if (!documents.front().IsMap()) {
-        log.add(where_of(documents.front(), {}),
+    if (!root.IsMap()) {
+        log.add(where_of(root, {}),
                 "expected a map with consumer_groups: (and optionally defaults:, output:, metrics:, log:), got " +
-                    describe(documents.front()));
+                    describe(root));
         return std::nullopt;
     }
-    return documents.front();
+    return root;
 }
 
 std::string octal_mode(mode_t mode) {

@@ -62,16 +62,18 @@ void build_journal_fields(const MessageRecord& record, std::string_view syslog_i
 
 void build_json_line(const MessageRecord& record, std::string& out) {
     out.clear();
-    out += "{\"group\":\"";
-    append_json_escaped(out, record.group);
-    out += '"';
-    append_json_member(out, "groupId", record.group_id);
+    // The group's name and ID come from the config, which may hold any bytes:
+    // they get the same UTF-8 guard as the network's values.
+    out += '{';
+    append_json_text(out, "group", record.group);
+    out.erase(1, 1);  // append_json_text writes a leading ',' for every member; the first has none
+    append_json_text(out, "groupId", record.group_id);
     if (record.topic) append_json_text(out, "topic", *record.topic);
     if (record.message_id) append_json_text(out, "messageId", *record.message_id);
     if (record.generate_time) append_json_text(out, "generateTime", *record.generate_time);
     if (!record.device.product_key.empty()) append_json_text(out, "productKey", record.device.product_key);
     if (!record.device.device_name.empty()) append_json_text(out, "deviceName", record.device.device_name);
-    append_json_member(out, "clientId", record.client_id);
+    append_json_text(out, "clientId", record.client_id);
     if (is_valid_utf8(record.body)) {
         append_json_member(out, "payloadEncoding", "utf-8");
         append_json_member(out, "payload", record.body);
