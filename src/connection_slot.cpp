@@ -104,6 +104,7 @@ void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
 // ---- receiving --------------------------------------------------------------
 
 void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& message) {
+    last_message_at_ = std::chrono::steady_clock::now();
     group_.health().received.fetch_add(1, std::memory_order_relaxed);
     if (!pending_.empty()) {  // keep arrival order behind the message that failed
         pending_.push_back({delivery, message});
@@ -280,10 +281,17 @@ void ConnectionSlot::tick(SteadyTime now) {
     }
 }
 
+// No new credit is granted while stopping, so the cloud can still send at most
+// the credit it holds. Closing waits until that is used up (or the stream has
+// been quiet for a moment, when the cloud has nothing left to send), so every
+// message in flight is written AND accepted before the Close goes out; the
+// group's grace period bounds the wait.
 bool ConnectionSlot::close_for_stop() {
     if (state_ == State::waiting) return true;
-    if (!pending_.empty()) drain_pending(std::chrono::steady_clock::now());
-    if (state_ == State::connecting) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!pending_.empty()) drain_pending(now);
+    const bool in_flight_done = !receiver_up_ || receiver_.credit() <= 0 || now - last_message_at_ >= kStopQuietPeriod;
+    if (state_ == State::connecting && pending_.empty() && in_flight_done) {
         connection_.close();
         state_ = State::closing;
     }

@@ -22,6 +22,9 @@ namespace iot {
 
 class GroupConsumer;
 
+// While stopping, a connection whose stream was quiet this long has nothing left in flight.
+inline constexpr Millis kStopQuietPeriod{300};
+
 class ConnectionSlot final : public proton::messaging_handler {
 public:
     ConnectionSlot(GroupConsumer& group, std::string client_id, std::uint64_t seed);
@@ -72,6 +75,7 @@ private:
     bool attempted_before_ = false;
     SteadyTime next_attempt_{};
     SteadyTime up_since_{};
+    SteadyTime last_message_at_{};
 
     // The last failure, as the operator should see it.
     std::string condition_name_;
