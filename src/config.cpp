@@ -7,6 +7,8 @@
 // Thread: load_config() has no shared state; call it from any one thread.
 #include "iot-amqpd/config.hpp"
 
+#include "iot-amqpd/encoding.hpp"
+
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
@@ -385,6 +387,9 @@ Field<std::string> get_string(const MapReader& map, std::string_view key, ErrorL
     if (entry->value.IsNull()) return valid_field(std::string(), std::move(where));
     if (!entry->value.IsScalar())
         return rejected<std::string>(log, std::move(where), "expected a string, got " + describe(entry->value));
+    // Values reach journal fields, JSON lines and the cloud's user name: text only.
+    if (!is_valid_utf8(entry->value.Scalar()))
+        return rejected<std::string>(log, std::move(where), "is not valid UTF-8 text");
     return valid_field(entry->value.Scalar(), std::move(where));
 }
 
