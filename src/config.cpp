@@ -389,7 +389,7 @@ Field<std::string> get_string(const MapReader& map, std::string_view key, ErrorL
         return rejected<std::string>(log, std::move(where), "expected a string, got " + describe(entry->value));
     // Values reach journal fields, JSON lines and the cloud's user name: text only.
     if (!is_valid_utf8(entry->value.Scalar()))
-        return rejected<std::string>(log, std::move(where), "is not valid UTF-8 text");
+        return rejected<std::string>(log, std::move(where), "the value is not valid UTF-8 text");
     return valid_field(entry->value.Scalar(), std::move(where));
 }
 
