@@ -110,8 +110,12 @@ void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& mes
         pending_.push_back({delivery, message});
         return;
     }
-    const int err = write_and_accept(delivery, message);
-    if (err == 0) return;
+    const int err = write_then_hold(delivery, message);
+    if (err == 0) {
+        settle(group_.durable_through());
+        if (!held_.empty()) group_.settle_soon();
+        return;
+    }
     const auto now = std::chrono::steady_clock::now();
     pending_.push_back({delivery, message});
     failing_since_ = now;
@@ -123,8 +127,10 @@ void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& mes
               errno_text(err), kWriteRetryLimit.count() / 1000);
 }
 
-// Write first, accept after: nothing is acknowledged that the output did not take.
-int ConnectionSlot::write_and_accept(proton::delivery& delivery, const proton::message& message) {
+// Write first, accept after: nothing is acknowledged that the output did not
+// store. The delivery is held until its write is durable; a duplicate waits
+// for the latest write, which its earlier one cannot be newer than.
+int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::message& message) {
     const GroupConfig& cfg = group_.config();
     MessageRecord record;
     record.group = cfg.name;
@@ -136,22 +142,47 @@ int ConnectionSlot::write_and_accept(proton::delivery& delivery, const proton::m
     if (record.message_id && group_.dedup().contains(*record.message_id)) {
         health.duplicates.fetch_add(1, std::memory_order_relaxed);
     } else {
-        if (const int err = group_.sink().write(record); err != 0) {
+        if (const int err = group_.write(record); err != 0) {
             health.write_failures.fetch_add(1, std::memory_order_relaxed);
             return err;
         }
-        if (record.message_id) group_.dedup().remember(*record.message_id);
         health.written.fetch_add(1, std::memory_order_relaxed);
         health.last_message_ms.store(monotonic_ms(), std::memory_order_relaxed);
     }
-    delivery.accept();
-    if (receiver_up_ && !group_.stopping()) receiver_.add_credit(1);
+    held_.push_back({delivery, group_.last_write()});
     return 0;
+}
+
+std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
+    std::size_t accepted = 0;
+    while (!held_.empty() && held_.front().write <= durable_through) {
+        held_.front().delivery.accept();
+        held_.pop_front();
+        ++accepted;
+    }
+    if (accepted > 0 && receiver_up_ && !group_.stopping()) receiver_.add_credit(static_cast<int>(accepted));
+    return accepted;
+}
+
+bool ConnectionSlot::abandon_lost(WriteRange lost) {
+    const bool depends = std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return lost.contains(h.write); });
+    if (!depends || state_ != State::connecting) return false;
+    held_.clear();  // their deliveries die with the connection; the cloud redelivers them
+    pending_.clear();
+    condition_name_ = "iot-amqpd:output-lost";
+    condition_description_ = "journald went away before reading messages written to it";
+    connection_.close(proton::error_condition("amqp:internal-error", "output lost messages"));
+    state_ = State::closing;
+    return true;
+}
+
+void ConnectionSlot::wake() {
+    if (state_ != State::waiting) connection_.wake();
 }
 
 void ConnectionSlot::drain_pending(SteadyTime now) {
     while (!pending_.empty()) {
-        if (write_and_accept(pending_.front().delivery, pending_.front().message) != 0) {
+        if (write_then_hold(pending_.front().delivery, pending_.front().message) != 0) {
             if (now - failing_since_ >= kWriteRetryLimit) {
                 give_up_on_pending();
                 return;
@@ -162,6 +193,8 @@ void ConnectionSlot::drain_pending(SteadyTime now) {
         }
         pending_.pop_front();
     }
+    settle(group_.durable_through());
+    if (!held_.empty()) group_.settle_soon();
     log_event(spdlog::level::info, LogContext{"write_recovered", group_.config().name},
               "the output takes messages again; credit resumed");
 }
@@ -213,7 +246,8 @@ void ConnectionSlot::on_transport_close(proton::transport& /*transport*/) {
         receiver_up_ = false;
         group_.health().connected.fetch_sub(1, std::memory_order_relaxed);
     }
-    pending_.clear();  // settling them on a new connection would do nothing; the cloud redelivers
+    held_.clear();  // settling them on a new connection would do nothing; the cloud redelivers
+    pending_.clear();
     state_ = State::waiting;
     const auto now = std::chrono::steady_clock::now();
     if (!group_.stopping()) schedule_reconnect(now);
@@ -290,8 +324,9 @@ bool ConnectionSlot::close_for_stop() {
     if (state_ == State::waiting) return true;
     const auto now = std::chrono::steady_clock::now();
     if (!pending_.empty()) drain_pending(now);
+    settle(group_.durable_through());
     const bool in_flight_done = !receiver_up_ || receiver_.credit() <= 0 || now - last_message_at_ >= kStopQuietPeriod;
-    if (state_ == State::connecting && pending_.empty() && in_flight_done) {
+    if (state_ == State::connecting && pending_.empty() && held_.empty() && in_flight_done) {
         connection_.close();
         state_ = State::closing;
     }

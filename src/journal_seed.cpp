@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "iot-amqpd/health.hpp"
@@ -27,12 +28,8 @@ int add_match(sd_journal* j, std::string_view field, std::string_view value) {
     return sd_journal_add_match(j, match.data(), match.size());
 }
 
-}  // namespace
-
-SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_view group, DedupWindow& window) {
-    SeedResult result;
-    const std::int64_t started = monotonic_ms();
-    JournalHandle handle;
+// Opens the journal with matches for the entries this daemon wrote for `group`.
+int open_group_entries(JournalHandle& handle, std::string_view syslog_identifier, std::string_view group) {
     int r = 0;
     {
         // Group threads seed at the same time, and two concurrent first calls
@@ -45,6 +42,24 @@ SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_vie
     }
     if (r >= 0) r = add_match(handle.j, "SYSLOG_IDENTIFIER", syslog_identifier);
     if (r >= 0) r = add_match(handle.j, "IOT_CONSUMER_GROUP", group);
+    return r;
+}
+
+std::string_view message_id_of(sd_journal* j) {
+    const void* data = nullptr;
+    std::size_t length = 0;
+    if (sd_journal_get_data(j, "IOT_MESSAGE_ID", &data, &length) < 0) return {};
+    const std::string_view field(static_cast<const char*>(data), length);
+    return field.size() > kIdField.size() ? field.substr(kIdField.size()) : std::string_view();
+}
+
+}  // namespace
+
+SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_view group, DedupWindow& window) {
+    SeedResult result;
+    const std::int64_t started = monotonic_ms();
+    JournalHandle handle;
+    int r = open_group_entries(handle, syslog_identifier, group);
     if (r >= 0) r = sd_journal_seek_tail(handle.j);
     if (r < 0) {
         result.error = -r;
@@ -57,16 +72,30 @@ SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_vie
     while (newest_first.size() < window.capacity() && sd_journal_previous(handle.j) > 0) {
         std::uint64_t when = 0;
         if (sd_journal_get_realtime_usec(handle.j, &when) >= 0 && when < oldest) break;
-        const void* data = nullptr;
-        std::size_t length = 0;
-        if (sd_journal_get_data(handle.j, "IOT_MESSAGE_ID", &data, &length) < 0) continue;
-        const std::string_view field(static_cast<const char*>(data), length);
-        if (field.size() > kIdField.size()) newest_first.emplace_back(field.substr(kIdField.size()));
+        if (const std::string_view id = message_id_of(handle.j); !id.empty()) newest_first.emplace_back(id);
     }
     for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) window.remember(*it);
     result.ids = newest_first.size();
     result.elapsed = std::chrono::milliseconds(monotonic_ms() - started);
     return result;
+}
+
+std::vector<std::string> find_in_journal(std::string_view syslog_identifier, std::string_view group,
+                                         const std::vector<std::string>& ids) {
+    std::vector<std::string> found;
+    if (ids.empty()) return found;
+    JournalHandle handle;
+    int r = open_group_entries(handle, syslog_identifier, group);
+    // Matches on one field are OR'ed, across fields AND'ed: any of the ids, from this daemon and group.
+    for (std::size_t i = 0; r >= 0 && i < ids.size(); ++i) r = add_match(handle.j, "IOT_MESSAGE_ID", ids[i]);
+    if (r < 0) return found;
+    const std::unordered_set<std::string_view> wanted(ids.begin(), ids.end());
+    std::unordered_set<std::string> seen;
+    while (sd_journal_next(handle.j) > 0) {
+        const std::string_view id = message_id_of(handle.j);
+        if (wanted.count(id) != 0 && seen.emplace(id).second) found.emplace_back(id);
+    }
+    return found;
 }
 
 }  // namespace iot

@@ -1,20 +1,26 @@
 #include "iot-amqpd/journal_writer.hpp"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <endian.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace iot {
 namespace {
 
 constexpr int kSendBufferBytes = 8 * 1024 * 1024;
 constexpr std::size_t kInPlaceBytes = 4096;
+// Larger than the kernel's biggest small-allocation class boundary that an entry meets often.
+constexpr std::size_t kMeasuredPayloadBytes = 4096;
 
 iovec iov_of(const void* data, std::size_t size) {
     return iovec{const_cast<void*>(data),
@@ -28,21 +34,61 @@ sockaddr_un address_of(const std::string& path) {
     return addr;
 }
 
+// The least a queued datagram occupies beyond its payload (the kernel's
+// sk_buff bookkeeping, counted in SIOCOUTQ), measured on a private socket
+// pair over payload sizes that cross the kernel's allocation size classes:
+// the tighter this bound, the sooner journald's reads are recognised.
+std::uint64_t measure_least_datagram_overhead() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) return 1;
+    std::uint64_t least = 0;
+    std::string payload(kMeasuredPayloadBytes, 'x');
+    for (std::size_t size = 0; size <= kMeasuredPayloadBytes; ++size) {
+        int queued = 0;
+        if (::send(pair[0], payload.data(), size, MSG_DONTWAIT) != static_cast<ssize_t>(size) ||
+            ::ioctl(pair[0], SIOCOUTQ, &queued) != 0 || ::recv(pair[1], payload.data(), payload.size(), 0) < 0) {
+            least = 0;
+            break;
+        }
+        const auto overhead = static_cast<std::uint64_t>(queued) - std::min<std::uint64_t>(queued, size);
+        if (size == 0 || overhead < least) least = overhead;
+    }
+    ::close(pair[0]);
+    ::close(pair[1]);
+    return std::max<std::uint64_t>(least, 1);
+}
+
+std::uint64_t least_datagram_overhead() {
+    static const std::uint64_t measured = measure_least_datagram_overhead();
+    return measured;
+}
+
 }  // namespace
 
-JournalWriter::JournalWriter(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+JournalWriter::JournalWriter(std::string socket_path)
+    : socket_path_(std::move(socket_path)), tracker_(least_datagram_overhead()) {}
 
 JournalWriter::~JournalWriter() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-int JournalWriter::ensure_socket() {
+// Connected, not addressed per send: the socket then stays bound to one
+// journald, so its death is seen (ECONNREFUSED) instead of the next send
+// silently reaching a restarted one.
+int JournalWriter::ensure_connected() {
     if (fd_ >= 0) return 0;
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return errno;
     // A bigger send buffer lets larger entries go as one datagram; the kernel caps it.
     int size = kSendBufferBytes;
     (void)::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    const sockaddr_un addr = address_of(socket_path_);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        const int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        return err;
+    }
     return 0;
 }
 
@@ -84,19 +130,71 @@ int JournalWriter::send(const std::vector<JournalField>& fields) {
     cover_staged();
     // Pointers into staging_ are taken only now that it no longer grows.
     iov_.clear();
-    for (const auto& s : segments_)
+    std::size_t payload = 0;
+    for (const auto& s : segments_) {
         iov_.push_back(iov_of(s.external != nullptr ? s.external : staging_.data() + s.offset, s.size));
-    if (const int err = ensure_socket(); err != 0) return err;
-    const int err = send_datagram();
-    if (err == EMSGSIZE || err == ENOBUFS) return send_via_memfd();
+        payload += s.size;
+    }
+    const bool was_connected = fd_ >= 0;
+    int err = transmit(payload);
+    if (err == ECONNREFUSED && was_connected) err = transmit(payload);  // the journald now listening, if any
     return err;
 }
 
+int JournalWriter::transmit(std::size_t payload) {
+    if (const int err = ensure_connected(); err != 0) return err;
+    int err = send_datagram();
+    if (err == EMSGSIZE || err == ENOBUFS) {
+        err = send_via_memfd();
+        payload = 0;  // the datagram carries only the memfd
+    }
+    if (err == ECONNREFUSED || err == ENOTCONN) journald_gone();
+    if (err != 0) return err;
+    tracker_.sent(payload);
+    observe_queue();
+    return 0;
+}
+
+void JournalWriter::observe_queue() {
+    int queued = 0;
+    if (::ioctl(fd_, SIOCOUTQ, &queued) == 0 && queued >= 0)
+        tracker_.observe_queued(static_cast<std::uint64_t>(queued));
+}
+
+void JournalWriter::poll() {
+    if (fd_ < 0) return;
+    observe_queue();
+    if (!tracker_.awaiting_proof()) return;
+    // journald ignores a datagram without data or descriptors. MSG_DONTWAIT:
+    // a journald that is not reading (full queue) proves nothing, and the
+    // group's thread must not block on it.
+    if (::send(fd_, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) == 0) {
+        tracker_.sent(0);
+        observe_queue();
+    } else if (errno == ECONNREFUSED || errno == ENOTCONN) {
+        journald_gone();
+    }
+}
+
+// Whatever journald had not read when it died went with it. (Under systemd
+// the socket belongs to the service manager and outlives journald: the send
+// never fails, and the next journald reads the queue.)
+void JournalWriter::journald_gone() {
+    const WriteRange lost = tracker_.reader_lost();
+    if (!lost.empty()) {
+        if (lost_)
+            lost_ = WriteRange{std::min(lost_->first, lost.first), std::max(lost_->last, lost.last)};
+        else
+            lost_ = lost;
+    }
+    ::close(fd_);
+    fd_ = -1;
+}
+
+std::optional<WriteRange> JournalWriter::take_lost() { return std::exchange(lost_, std::nullopt); }
+
 int JournalWriter::send_datagram() {
-    sockaddr_un addr = address_of(socket_path_);
     msghdr msg{};
-    msg.msg_name = &addr;
-    msg.msg_namelen = sizeof(addr);
     msg.msg_iov = iov_.data();
     msg.msg_iovlen = iov_.size();
     for (;;) {
@@ -122,11 +220,8 @@ int JournalWriter::send_via_memfd() {
     if (err == 0 && ::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
         err = errno;
     if (err == 0) {
-        sockaddr_un addr = address_of(socket_path_);
         alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
         msghdr msg{};
-        msg.msg_name = &addr;
-        msg.msg_namelen = sizeof(addr);
         msg.msg_control = control;
         msg.msg_controllen = sizeof(control);
         cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);

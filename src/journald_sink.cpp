@@ -1,5 +1,7 @@
 #include "iot-amqpd/journald_sink.hpp"
 
+#include "iot-amqpd/journal_seed.hpp"
+
 namespace iot {
 
 JournaldSink::JournaldSink(std::string syslog_identifier, std::string socket_path)
@@ -8,6 +10,10 @@ JournaldSink::JournaldSink(std::string syslog_identifier, std::string socket_pat
 int JournaldSink::write(const MessageRecord& record) {
     build_journal_fields(record, syslog_identifier_, buffers_);
     return writer_.send(buffers_.fields);
+}
+
+std::vector<std::string> JournaldSink::stored_among(std::string_view group, const std::vector<std::string>& ids) {
+    return find_in_journal(syslog_identifier_, group, ids);
 }
 
 }  // namespace iot

@@ -15,6 +15,7 @@ int StdoutSink::write(const MessageRecord& record) {
         std::clearerr(out_);
         return err;
     }
+    ++writes_;
     return 0;
 }
 

@@ -1,6 +1,6 @@
 // One of a group's connections: connect with fresh credentials, attach one
-// receiver, write each message and only then accept it, reconnect with
-// backoff after any loss.
+// receiver, write each message and accept it only once the write is durable,
+// reconnect with backoff after any loss.
 //
 // Thread: group thread only (proton callbacks and GroupConsumer's tick).
 #pragma once
@@ -17,6 +17,7 @@
 #include "iot-amqpd/backoff.hpp"
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/diagnosis.hpp"
+#include "iot-amqpd/read_tracker.hpp"
 
 namespace iot {
 
@@ -35,6 +36,14 @@ public:
     [[nodiscard]] bool closed() const { return state_ == State::waiting; }
     [[nodiscard]] bool receiving() const { return receiver_up_; }
     [[nodiscard]] const std::string& client_id() const { return client_id_; }
+    // Accepts the held deliveries whose writes are durable, granting their credit back; returns how many.
+    std::size_t settle(std::uint64_t durable_through);
+    [[nodiscard]] bool holding() const { return !held_.empty(); }
+    // The output lost the writes in `lost`: a connection holding a delivery
+    // that waited for one closes without accepting. Returns true if it closed.
+    bool abandon_lost(WriteRange lost);
+    // Flushes what a timer did to the connection (see tick()).
+    void wake();
     // "" when healthy, else what went wrong and when the next attempt is.
     [[nodiscard]] std::string problem(SteadyTime now) const;
 
@@ -49,7 +58,7 @@ private:
     void attempt(SteadyTime now);
     void schedule_reconnect(SteadyTime now);
     void log_failure(SteadyTime now, Millis delay);
-    int write_and_accept(proton::delivery& delivery, const proton::message& message);
+    int write_then_hold(proton::delivery& delivery, const proton::message& message);
     void drain_pending(SteadyTime now);
     void give_up_on_pending();
 
@@ -84,6 +93,14 @@ private:
     std::string last_logged_failure_;
     int repeated_failures_ = 0;
     SteadyTime last_summary_{};
+
+    // Written messages (and known duplicates), in arrival order, accepted once
+    // the output has made `write` durable.
+    struct Held {
+        proton::delivery delivery;
+        std::uint64_t write;
+    };
+    std::deque<Held> held_;
 
     // Messages whose write failed, in arrival order; credit stays stopped while any remain.
     std::deque<Pending> pending_;

@@ -19,6 +19,8 @@ public:
     [[nodiscard]] bool contains(std::string_view id) const;
     // Remembers `id`, forgetting the oldest id when full. No-op when capacity is 0.
     void remember(std::string_view id);
+    // Un-remembers `id` (its write turned out to be lost).
+    void forget(std::string_view id);
 
     [[nodiscard]] std::size_t size() const { return order_.size(); }
     [[nodiscard]] std::size_t capacity() const { return capacity_; }

@@ -13,6 +13,7 @@
 #include <proton/ssl.hpp>
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ inline constexpr Millis kWriteRetryLimit{20000};
 inline constexpr Millis kHealthyUptime{30000};
 // How long a stopping group waits for its connections to close.
 inline constexpr Millis kCloseGrace{3000};
+// While deliveries wait for their writes to become durable (journald to read
+// them), the output is polled this often, backing off while it makes no progress.
+inline constexpr Millis kFirstSettlePoll{1};
+inline constexpr Millis kMaxSettlePoll{50};
 
 class GroupConsumer final : public proton::messaging_handler {
 public:
@@ -53,8 +58,13 @@ public:
     [[nodiscard]] const GroupConfig& config() const { return *config_; }
     [[nodiscard]] const CloudProfile& profile() const { return *profile_; }
     [[nodiscard]] GroupHealth& health() { return health_; }
-    [[nodiscard]] MessageSink& sink() { return *sink_; }
     [[nodiscard]] DedupWindow& dedup() { return dedup_; }
+    // Writes a message to the output and remembers its id; 0 or an errno value.
+    [[nodiscard]] int write(const MessageRecord& record);
+    [[nodiscard]] std::uint64_t last_write() const { return sink_->last_write(); }
+    [[nodiscard]] std::uint64_t durable_through() const { return sink_->durable_through(); }
+    // A slot holds deliveries whose writes are not durable yet: poll the output soon.
+    void settle_soon();
     [[nodiscard]] AttemptLimiter& limiter() { return limiter_; }
     [[nodiscard]] bool stopping() const { return stopping_; }
     [[nodiscard]] proton::container& container() { return *container_; }
@@ -66,6 +76,9 @@ private:
     void tick();
     void begin_stop();
     void refresh_problem();
+    void settle();
+    void check_for_lost_writes();
+    void recover_lost_writes(WriteRange lost);
 
     std::shared_ptr<const GroupConfig> config_;
     std::shared_ptr<const CloudProfile> profile_;
@@ -80,6 +93,16 @@ private:
     std::vector<std::unique_ptr<ConnectionSlot>> slots_;
     bool stopping_ = false;
     SteadyTime stop_deadline_{};
+
+    // Ids of writes not durable yet, oldest first: if the output loses them,
+    // they must leave the dedup window so their redeliveries are written.
+    struct InTransit {
+        std::uint64_t write;
+        std::string id;
+    };
+    std::deque<InTransit> in_transit_;
+    bool settle_scheduled_ = false;
+    Millis settle_poll_{kFirstSettlePoll};
 };
 
 }  // namespace iot

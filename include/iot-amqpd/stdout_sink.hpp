@@ -13,9 +13,11 @@ class StdoutSink final : public MessageSink {
 public:
     explicit StdoutSink(std::FILE* out = stdout) : out_(out) {}
     [[nodiscard]] int write(const MessageRecord& record) override;
+    [[nodiscard]] std::uint64_t last_write() const override { return writes_; }
 
 private:
     std::FILE* out_;
+    std::uint64_t writes_ = 0;
     std::string line_;
 };
 

@@ -94,11 +94,9 @@ TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
 }
 
-// KNOWN GAP, disabled for the same reason as the hung-then-killed case below:
-// a SIGKILL that lands while journald still has the daemon's datagrams queued
-// loses those (already acknowledged) entries. Seen in 2 of ~10 runs (6 and 11
-// missing); the other runs pass. Re-enable with the dequeue-before-accept fix.
-TEST(FaultJournald, DISABLED_KilledAndRestartedMidStreamLosesNothing) {
+// A SIGKILL that lands while journald still has some of the daemon's
+// datagrams queued takes them along: the daemon must not have accepted those.
+TEST(FaultJournald, KilledAndRestartedMidStreamLosesNothing) {
     constexpr std::size_t kMessages = 3000;
     const auto started = std::chrono::steady_clock::now();
     RestoreJournald restore;
@@ -128,14 +126,11 @@ TEST(FaultJournald, DISABLED_KilledAndRestartedMidStreamLosesNothing) {
 // A hung journald that is then killed (what systemd's watchdog does to a
 // journald that stops answering): the datagrams sitting in its socket queue
 // when it dies were never read, so they must not have been acknowledged.
-// This fails as long as the daemon accepts a delivery as soon as sendmsg()
-// to journald's socket returned: the net.unix.max_dgram_qlen + 1 entries
-// queued there (11 by default) are acknowledged and then lost. Accepting only
-// after journald has dequeued them (SIOCOUTQ on the daemon's socket drops to
-// 0 while the same journald still answers) would close the gap.
-// KNOWN GAP, disabled so CI stays meaningful: it fails today (2-11 messages
-// lost). Run it with --gtest_also_run_disabled_tests when working on the fix.
-TEST(FaultJournald, DISABLED_HungThenKilledLosesNothing) {
+// A daemon that accepted a delivery as soon as sendmsg() to journald's socket
+// returned lost the net.unix.max_dgram_qlen + 1 entries queued there (2-11
+// here); it now accepts only what journald has read (see read_tracker.hpp),
+// and on noticing the death closes the connections so the cloud redelivers.
+TEST(FaultJournald, HungThenKilledLosesNothing) {
     constexpr std::size_t kMessages = 2000;
     const auto started = std::chrono::steady_clock::now();
     RestoreJournald restore;
@@ -167,6 +162,12 @@ TEST(FaultJournald, DISABLED_HungThenKilledLosesNothing) {
     expect_nothing_lost(scenario, "journald hung, then SIGKILL", "hung", "CG-D", numbered_ids("hung-", kMessages),
                         started);
     EXPECT_TRUE(daemon_healthy(scenario, 1));
+    // The queue was full when journald died, so the daemon must have noticed
+    // unread entries and closed its connection without accepting them. (Its
+    // "journal_lost" line went to the dead journald.)
+    const auto after = scenario.counters("CG-D");
+    EXPECT_GE(after.requeued_on_loss, 1) << "the connection holding the unread entries' deliveries must have closed";
+    EXPECT_GE(after.connections_total, 2);
     std::printf("[ scenario ] accepted while journald hung: %lld (before the hang %lld)\n",
                 static_cast<long long>(accepted_while_hung), static_cast<long long>(accepted_before));
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());

@@ -45,3 +45,34 @@ TEST(Dedup, KeysStayValidAcrossManyInsertions) {
 
 }  // namespace
 }  // namespace iot
+
+namespace iot {
+namespace {
+
+TEST(Dedup, ForgottenIdsAreNoLongerDuplicates) {
+    DedupWindow w(3);
+    w.remember("a");
+    w.remember("b");
+    w.forget("a");
+    EXPECT_FALSE(w.contains("a"));
+    EXPECT_TRUE(w.contains("b"));
+    w.forget("never-seen");
+    EXPECT_TRUE(w.contains("b"));
+}
+
+TEST(Dedup, AnIdRememberedAgainSurvivesItsForgottenCopyAgeingOut) {
+    DedupWindow w(3);
+    w.remember("a");
+    w.forget("a");
+    w.remember("a");  // e.g. found in the journal after all
+    w.remember("b");
+    w.remember("c");  // evicts the forgotten copy of "a", not the live one
+    EXPECT_TRUE(w.contains("a"));
+    w.remember("d");
+    w.remember("e");
+    EXPECT_FALSE(w.contains("a")) << "the live copy ages out in its turn";
+    EXPECT_TRUE(w.contains("e"));
+}
+
+}  // namespace
+}  // namespace iot

@@ -25,6 +25,15 @@ public:
         char tmpl[] = "/tmp/iot-journal-test-XXXXXX";
         dir_ = ::mkdtemp(tmpl);
         path_ = dir_ + "/socket";
+        bind_socket();
+    }
+    // A journald that died and was started again: a new socket at the same path.
+    void restart() {
+        close_socket();
+        ::unlink(path_.c_str());
+        bind_socket();
+    }
+    void bind_socket() {
         fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
@@ -37,6 +46,13 @@ public:
         close_socket();
         ::unlink(path_.c_str());
         ::rmdir(dir_.c_str());
+    }
+    // Takes the next datagram and returns its size, e.g. 0 for a probe.
+    std::size_t receive_size() {
+        char buf[1 << 16];
+        const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+        EXPECT_GE(n, 0) << std::strerror(errno);
+        return n < 0 ? 0 : static_cast<std::size_t>(n);
     }
     void close_socket() {
         if (fd_ >= 0) ::close(fd_);
@@ -131,6 +147,59 @@ TEST(JournalWriter, ReportsAJournalThatStoppedListening) {
     ASSERT_EQ(writer.send({{"MESSAGE", "first"}}), 0);
     journal.close_socket();  // the socket file stays, nobody reads it: journald was killed
     EXPECT_EQ(writer.send({{"MESSAGE", "second"}}), ECONNREFUSED);
+}
+
+TEST(JournalWriter, AnEntryIsStoredOnlyOnceJournaldHasReadIt) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    ASSERT_EQ(writer.send({{"MESSAGE", "one"}}), 0);
+    ASSERT_EQ(writer.send({{"MESSAGE", "two"}}), 0);
+    EXPECT_EQ(writer.last_sent(), 2u);
+    writer.poll();
+    EXPECT_EQ(writer.stored_through(), 0u) << "both still sit in the socket queue";
+    EXPECT_NE(journal.receive_size(), 0u);
+    writer.poll();
+    EXPECT_EQ(writer.stored_through(), 1u);
+    EXPECT_NE(journal.receive_size(), 0u);
+    EXPECT_EQ(journal.receive_size(), 0u) << "the proof of life is an empty datagram, which journald ignores";
+    writer.poll();
+    EXPECT_GE(writer.stored_through(), 2u);
+    EXPECT_FALSE(writer.take_lost().has_value());
+}
+
+TEST(JournalWriter, ReportsWhatAKilledJournaldTookAlongUnread) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    ASSERT_EQ(writer.send({{"MESSAGE", "one"}}), 0);
+    ASSERT_EQ(writer.send({{"MESSAGE", "two"}}), 0);
+    ASSERT_EQ(writer.send({{"MESSAGE", "three"}}), 0);
+    EXPECT_NE(journal.receive_size(), 0u);
+    writer.poll();  // proves "one" read
+    ASSERT_EQ(writer.stored_through(), 1u);
+    journal.close_socket();  // killed: "two" and "three" (and the probe) go with its queue
+    writer.poll();
+    const auto lost = writer.take_lost();
+    ASSERT_TRUE(lost.has_value());
+    EXPECT_EQ(lost->first, 2u);
+    EXPECT_GE(lost->last, 3u);
+    EXPECT_FALSE(writer.take_lost().has_value()) << "reported once";
+    EXPECT_EQ(writer.send({{"MESSAGE", "four"}}), ECONNREFUSED) << "nobody listens any more";
+}
+
+TEST(JournalWriter, ARestartedJournaldTakesTheNextEntryAndTheLossIsReported) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    ASSERT_EQ(writer.send({{"MESSAGE", "one"}}), 0);
+    journal.restart();  // killed with "one" unread; the next journald binds the same path
+    ASSERT_EQ(writer.send({{"MESSAGE", "two"}}), 0);
+    const auto lost = writer.take_lost();
+    ASSERT_TRUE(lost.has_value());
+    EXPECT_EQ(lost->first, 1u);
+    EXPECT_EQ(lost->last, 1u);
+    EXPECT_EQ(writer.last_sent(), 2u);
+    EXPECT_EQ(parse(journal.receive()).at("MESSAGE"), "two");
+    writer.poll();
+    EXPECT_EQ(writer.stored_through(), 2u);
 }
 
 }  // namespace
