@@ -13,24 +13,32 @@ void add_nonempty(std::vector<JournalField>& fields, std::string_view name, std:
     if (!v.empty()) fields.push_back({name, v});
 }
 
-void append_json_member(std::string& out, std::string_view key, std::string_view value) {
-    out += ",\"";
-    out += key;
-    out += "\":\"";
-    append_json_escaped(out, value);
+// The caller has checked that the text is UTF-8.
+void append_json_string(std::string& out, std::string_view utf8) {
+    out += '"';
+    append_json_escaped(out, utf8);
     out += '"';
 }
 
 // Properties and the device come from the network: anything that is not UTF-8
 // would make the JSON line invalid, so such values are base64-encoded too.
-void append_json_text(std::string& out, std::string_view key, std::string_view value) {
+void append_json_text(std::string& out, std::string_view value) {
     if (is_valid_utf8(value)) {
-        append_json_member(out, key, value);
+        append_json_string(out, value);
         return;
     }
-    std::string encoded = "base64:";
-    append_base64(encoded, value);
-    append_json_member(out, key, encoded);
+    out += "\"base64:";
+    append_base64(out, value);
+    out += '"';
+}
+
+// Writes ,"key":value — every member but the first, which build_json_line
+// writes together with the opening brace, so no separator needs taking back.
+void append_json_member(std::string& out, std::string_view key, std::string_view value) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    append_json_text(out, value);
 }
 
 }  // namespace
@@ -64,22 +72,20 @@ void build_json_line(const MessageRecord& record, std::string& out) {
     out.clear();
     // The group's name and ID come from the config, which may hold any bytes:
     // they get the same UTF-8 guard as the network's values.
-    out += '{';
-    append_json_text(out, "group", record.group);
-    out.erase(1, 1);  // append_json_text writes a leading ',' for every member; the first has none
-    append_json_text(out, "groupId", record.group_id);
-    if (record.topic) append_json_text(out, "topic", *record.topic);
-    if (record.message_id) append_json_text(out, "messageId", *record.message_id);
-    if (record.generate_time) append_json_text(out, "generateTime", *record.generate_time);
-    if (!record.device.product_key.empty()) append_json_text(out, "productKey", record.device.product_key);
-    if (!record.device.device_name.empty()) append_json_text(out, "deviceName", record.device.device_name);
-    append_json_text(out, "clientId", record.client_id);
+    out += "{\"group\":";
+    append_json_text(out, record.group);
+    append_json_member(out, "groupId", record.group_id);
+    if (record.topic) append_json_member(out, "topic", *record.topic);
+    if (record.message_id) append_json_member(out, "messageId", *record.message_id);
+    if (record.generate_time) append_json_member(out, "generateTime", *record.generate_time);
+    if (!record.device.product_key.empty()) append_json_member(out, "productKey", record.device.product_key);
+    if (!record.device.device_name.empty()) append_json_member(out, "deviceName", record.device.device_name);
+    append_json_member(out, "clientId", record.client_id);
     if (is_valid_utf8(record.body)) {
-        append_json_member(out, "payloadEncoding", "utf-8");
-        append_json_member(out, "payload", record.body);
+        out += ",\"payloadEncoding\":\"utf-8\",\"payload\":";
+        append_json_string(out, record.body);
     } else {
-        append_json_member(out, "payloadEncoding", "base64");
-        out += ",\"payload\":\"";
+        out += ",\"payloadEncoding\":\"base64\",\"payload\":\"";
         append_base64(out, record.body);
         out += '"';
     }

@@ -26,6 +26,7 @@
 #include "control_protocol.hpp"
 #include "control_server.hpp"
 #include "emulator.hpp"
+#include "iot-amqpd/duration.hpp"
 #include "iot-amqpd/signer.hpp"
 #include "test_receiver.hpp"
 
@@ -45,20 +46,6 @@ void usage(std::FILE* out) {
         "       iot-amqpd-emulator ctl --control SOCKET <command words...>\n"
         "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n",
         out);
-}
-
-// "<digits><ms|s|m|h>".
-std::optional<milliseconds> parse_duration(const std::string& text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    if (digits == 0 || digits > 12) return std::nullopt;
-    const long long value = std::stoll(text.substr(0, digits));
-    const std::string unit = text.substr(digits);
-    if (unit == "ms") return milliseconds(value);
-    if (unit == "s") return milliseconds(value * 1000);
-    if (unit == "m") return milliseconds(value * 60'000);
-    if (unit == "h") return milliseconds(value * 3'600'000);
-    return std::nullopt;
 }
 
 struct Args {
@@ -126,7 +113,7 @@ int run_ctl(int argc, char** argv) {
     }
     milliseconds timeout(60000);
     if (const auto it = args->values.find("timeout"); it != args->values.end()) {
-        const auto d = parse_duration(it->second);
+        const auto d = iot::parse_duration(it->second);
         if (!d) return kExitUsage;
         timeout = *d;
     }
@@ -244,7 +231,7 @@ int run_server(int argc, char** argv) {
     for (const auto& [key, target] : durations) {
         const auto it = args->values.find(key);
         if (it == args->values.end()) continue;
-        const auto d = parse_duration(it->second);
+        const auto d = iot::parse_duration(it->second);
         if (!d) {
             std::fprintf(stderr, "--%s: expected a duration like 30s, got %s\n", key, it->second.c_str());
             return kExitUsage;

@@ -27,13 +27,6 @@ using namespace std::chrono_literals;
 // Pacing between injected faults (the faults are the point, not a wait for a result).
 void pause_between_faults(std::chrono::milliseconds pause) { std::this_thread::sleep_for(pause); }
 
-::testing::AssertionResult links_attached(Scenario& scenario, const std::string& consumer_group_id,
-                                          std::int64_t links) {
-    return wait_until(
-        consumer_group_id + " has " + std::to_string(links) + " receiver link(s)",
-        [&] { return scenario.counters(consumer_group_id).links == links; }, 20s);
-}
-
 // After a fault that hit `hit` connections: wait until the emulator admitted
 // as many new ones and all `links` receivers are attached again. (Its link
 // gauge lags behind a close, so the admitted total is what proves it.)
@@ -70,7 +63,7 @@ TEST(FaultConnection, AbruptDropsRepeatedUnderLoadLoseNothing) {
     scenario.config().reconnect_max_delay = "300ms";  // keeps the ten rounds short
     scenario.config().add_group("drops", "CG-A", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-A", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 2));
 
     // Each round publishes a chunk and at once drops both connections: the
     // emulator has just pushed a credit window the daemon has not settled.
@@ -108,7 +101,7 @@ TEST(FaultConnection, ServerClosesWithForcedAndOtherConditionsLoseNothing) {
     scenario.config().reconnect_max_delay = "300ms";  // keeps the rounds short
     scenario.config().add_group("closes", "CG-B", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-B", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-B", 2));
 
     // Each round publishes a chunk and at once closes both connections while it streams.
     const std::size_t chunk = kMessages / conditions.size();
@@ -154,7 +147,7 @@ TEST(FaultConnection, AuthenticationRefusedForAWhileThenEverythingArrives) {
     Scenario scenario;
     scenario.config().add_group("refused", "CG-C", 1);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-C", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-C", 1));
 
     scenario.publish("CG-C", kMessages / 2, "auth-", "kind=mixed rate=1000");
     pause_between_faults(300ms);  // part of the stream is in the journal, part in flight
@@ -186,7 +179,7 @@ TEST(FaultConnection, SlowServerStallsMidStreamLoseNothing) {
     Scenario scenario;
     scenario.config().add_group("stalls", "CG-D", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-D", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-D", 2));
 
     scenario.publish("CG-D", kMessages, "stall-", "kind=mixed rate=1500");
     const auto watchdog_before = scenario.notify().count("WATCHDOG=1");

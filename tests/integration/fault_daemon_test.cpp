@@ -21,13 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-::testing::AssertionResult links_attached(Scenario& scenario, const std::string& consumer_group_id,
-                                          std::int64_t links) {
-    return wait_until(
-        consumer_group_id + " has " + std::to_string(links) + " receiver link(s)",
-        [&] { return scenario.counters(consumer_group_id).links == links; }, 20s);
-}
-
 // Stops the running daemon with `signal_number` once `in_journal` messages
 // are written, starts a new one on the same config, and checks the outcome.
 void stop_mid_stream_and_restart(const std::string& case_name, int signal_number, const std::string& prefix) {
@@ -36,7 +29,7 @@ void stop_mid_stream_and_restart(const std::string& case_name, int signal_number
     Scenario scenario;
     scenario.config().add_group("restarted", "CG-A", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-A", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 2));
 
     // kill -9: as fast as it goes, so the daemon always holds deliveries it has
     // not settled. SIGTERM: a paced stream, so the stop comes mid-stream.
@@ -86,8 +79,8 @@ TEST(FaultDaemon, HundredReloadsUnderLoadAlternatingValidAndInvalidFiles) {
     config.add_group("steady", "CG-A", 1);  // identical in every valid file: must keep its connection
     config.add_group("churn", "CG-B", 1);   // its credit changes in every valid file: restarted each time
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-A", 1));
-    ASSERT_TRUE(links_attached(scenario, "CG-B", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-B", 1));
 
     scenario.publish("CG-A", kPerGroup, "hup-a-", "kind=mixed rate=250");
     scenario.publish("CG-B", kPerGroup, "hup-b-", "kind=mixed rate=250");

@@ -29,13 +29,6 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kTenMiB = 10 * 1024 * 1024;
 
-::testing::AssertionResult links_attached(Scenario& scenario, const std::string& consumer_group_id,
-                                          std::int64_t links) {
-    return wait_until(
-        consumer_group_id + " has " + std::to_string(links) + " receiver link(s)",
-        [&] { return scenario.counters(consumer_group_id).links == links; }, 20s);
-}
-
 emu::PublishSpec spec_of(const std::string& group, std::size_t count, const std::string& prefix) {
     emu::PublishSpec spec;
     spec.group = group;
@@ -59,7 +52,7 @@ TEST(FaultMessages, HugeEmptyBinaryStringAndValueBodiesAreWrittenExactlyOnce) {
     Scenario scenario;
     scenario.config().add_group("bodies", "CG-A", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-A", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 2));
 
     std::map<std::string, emu::PublishSpec> specs;  // by id prefix
     const auto publish = [&](const std::string& prefix, std::size_t count, const std::string& extra,
@@ -145,8 +138,8 @@ TEST(FaultMessages, MissingPropertiesAndALongMessageIdAreWritten) {
     scenario.config().add_group("no-props", "CG-A", 1);
     scenario.config().add_group("long-id", "CG-B", 1);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-A", 1));
-    ASSERT_TRUE(links_attached(scenario, "CG-B", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-B", 1));
 
     scenario.publish("CG-A", kEach, "none-", "props=none");
     scenario.publish("CG-B", kEach, "77", "props=long_id");  // messageIds 771..77300, as AMQP longs
@@ -187,7 +180,7 @@ TEST(FaultMessages, EveryTopicKindAndGarbageTopicsKeepTheirFields) {
     Scenario scenario;
     scenario.config().add_group("topics", "CG-C", 1);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-C", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-C", 1));
 
     scenario.publish("CG-C", count, "topic-", "kind=mixed devices=7");
     EXPECT_TRUE(emulator_settled(scenario, {"CG-C"}, static_cast<std::int64_t>(count), 60s));
@@ -225,7 +218,7 @@ TEST(FaultMessages, DuplicateMessageIdsAreAcceptedButWrittenOnce) {
     scenario.write_config_text(scenario.config().to_yaml() +
                                "metrics:\n  textfile: " + yaml_quote(metrics_file.string()) + "\n  interval: 1s\n");
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-D", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-D", 2));
 
     const auto reply = scenario.publish("CG-D", kCount, "dup-", "kind=mixed dup=" + std::to_string(kDuplicates));
     ASSERT_EQ(reply["dup"].as_int(), static_cast<std::int64_t>(kDuplicates));

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 #include "delivery_audit.hpp"
@@ -23,6 +24,10 @@ struct UntrustedServer {
     const char* cert;  // file stem from make-test-certs.sh
     const char* why;
 };
+
+// How gtest shows the parameter ("GetParam() = ..." in listings and failures)
+// instead of the struct's bytes.
+void PrintTo(const UntrustedServer& server, std::ostream* out) { *out << server.cert << " (" << server.why << ")"; }
 
 class Tls : public ::testing::TestWithParam<UntrustedServer> {};
 

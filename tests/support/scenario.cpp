@@ -237,6 +237,13 @@ GroupCounters Scenario::counters(const std::string& consumer_group_id) {
     return result;
 }
 
+::testing::AssertionResult Scenario::wait_for_links(const std::string& consumer_group_id, std::int64_t links,
+                                                    std::chrono::milliseconds timeout) {
+    return wait_until(
+        consumer_group_id + " has " + std::to_string(links) + " receiver link(s)",
+        [&] { return counters(consumer_group_id).links == links; }, timeout);
+}
+
 void Scenario::write_config() {
     write_file(config_path_, config_.to_yaml());
     config_written_ = true;

@@ -83,6 +83,10 @@ public:
     // Waits until every listed group has accepted == published and nothing in flight or queued.
     [[nodiscard]] ::testing::AssertionResult wait_all_accepted(const std::vector<std::string>& consumer_group_ids,
                                                                std::chrono::milliseconds timeout);
+    // Waits until the group has exactly `links` receiver links attached.
+    [[nodiscard]] ::testing::AssertionResult wait_for_links(
+        const std::string& consumer_group_id, std::int64_t links,
+        std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
     // ---- the daemon's configuration and secret ----
     [[nodiscard]] DaemonConfig& config() noexcept { return config_; }

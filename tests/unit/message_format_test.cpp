@@ -98,5 +98,18 @@ TEST(JsonLine, NonUtf8BodyAndTopicStayValidJson) {
               "\"payloadEncoding\":\"base64\",\"payload\":\"gA==\"}\n");
 }
 
+TEST(JsonLine, NonUtf8GroupIsTheFirstMemberAndStaysValidJson) {
+    MessageRecord r;
+    r.group = std::string_view("\xFE", 1);
+    r.group_id = "CG";
+    r.client_id = "c";
+    r.body = "x";
+    std::string line = "stale";
+    build_json_line(r, line);
+    EXPECT_EQ(line,
+              "{\"group\":\"base64:/g==\",\"groupId\":\"CG\",\"clientId\":\"c\","
+              "\"payloadEncoding\":\"utf-8\",\"payload\":\"x\"}\n");
+}
+
 }  // namespace
 }  // namespace iot
