@@ -45,13 +45,6 @@ public:
     RestoreJournald& operator=(const RestoreJournald&) = delete;
 };
 
-::testing::AssertionResult links_attached(Scenario& scenario, const std::string& consumer_group_id,
-                                          std::int64_t links) {
-    return wait_until(
-        consumer_group_id + " has " + std::to_string(links) + " receiver link(s)",
-        [&] { return scenario.counters(consumer_group_id).links == links; }, 20s);
-}
-
 void expect_nothing_lost(Scenario& scenario, const std::string& case_name, const std::string& group,
                          const std::string& consumer_group_id, const std::set<std::string>& expected,
                          std::chrono::steady_clock::time_point started) {
@@ -70,7 +63,7 @@ TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
     Scenario scenario;
     scenario.config().add_group("paused", "CG-A", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-A", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 2));
 
     scenario.publish("CG-A", kMessages, "pause-", "kind=mixed rate=1500");
     ASSERT_TRUE(scenario.messages().wait_for_count(100, 20s)) << "the stream must be flowing before the pause";
@@ -103,7 +96,7 @@ TEST(FaultJournald, KilledAndRestartedMidStreamLosesNothing) {
     Scenario scenario;
     scenario.config().add_group("crashed", "CG-B", 2);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-B", 2));
+    ASSERT_TRUE(scenario.wait_for_links("CG-B", 2));
 
     scenario.publish("CG-B", kMessages, "jkill-", "kind=mixed rate=1500");
     ASSERT_TRUE(scenario.messages().wait_for_count(300, 20s)) << "the stream must be flowing before the kill";
@@ -137,7 +130,7 @@ TEST(FaultJournald, HungThenKilledLosesNothing) {
     Scenario scenario;
     scenario.config().add_group("hung", "CG-D", 1);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    ASSERT_TRUE(links_attached(scenario, "CG-D", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-D", 1));
 
     scenario.publish("CG-D", kMessages, "hung-", "kind=mixed rate=1000");
     ASSERT_TRUE(scenario.messages().wait_for_count(200, 20s)) << "the stream must be flowing before the hang";
@@ -194,7 +187,7 @@ TEST(FaultJournald, AbsentAtStartupNothingIsAcknowledgedUntilItIsBack) {
     const auto launched = std::chrono::steady_clock::now();
     auto daemon = launch_daemon(scenario, launch);
     ASSERT_TRUE(wait_ready_since(scenario, *daemon, launched)) << "READY=1 must not wait for journald";
-    ASSERT_TRUE(links_attached(scenario, "CG-C", 1));
+    ASSERT_TRUE(scenario.wait_for_links("CG-C", 1));
 
     scenario.publish("CG-C", kMessages, "early-", "kind=mixed");
     ASSERT_TRUE(wait_until(
