@@ -52,9 +52,9 @@ std::string trusted_ca_location(const TlsSettings& tls, const SystemTrust& syste
     // The hashed directory holds the same certificates as the default bundle
     // (Debian's update-ca-certificates writes both from one list, and OpenSSL
     // trusts both by default), but OpenSSL reads from it only the certificates
-    // a chain needs. An SSL_CERT_FILE set by the operator names the bundle
-    // they want: that one is honoured, whole.
-    if (system.dir_is_hashed && !system.file_from_environment) return system.dir;
+    // a chain needs. An SSL_CERT_FILE naming another bundle is the operator's
+    // choice: that one is honoured, whole.
+    if (system.dir_is_hashed && !system.file_chosen_by_operator) return system.dir;
     if (system.file_exists) return system.file;
     if (system.dir_is_hashed) return system.dir;
     return {};
@@ -66,10 +66,13 @@ SystemTrust find_system_trust() {
     const char* file = std::getenv(X509_get_default_cert_file_env());
     // NOLINTNEXTLINE(concurrency-mt-unsafe): called before any thread exists
     const char* dir = std::getenv(X509_get_default_cert_dir_env());
-    trust.file_from_environment = file != nullptr;
     trust.file = file != nullptr ? file : X509_get_default_cert_file();
     trust.dir = dir != nullptr ? dir : X509_get_default_cert_dir();
     std::error_code error;
+    // Shells and containers often export SSL_CERT_FILE as the default bundle
+    // itself: that is no choice of a bundle over the directory.
+    trust.file_chosen_by_operator =
+        file != nullptr && !std::filesystem::equivalent(trust.file, X509_get_default_cert_file(), error);
     trust.file_exists = !trust.file.empty() && std::filesystem::is_regular_file(trust.file, error);
     trust.dir_is_hashed = !trust.dir.empty() && holds_hash_links(trust.dir);
     return trust;

@@ -24,7 +24,7 @@ namespace iot {
 struct SystemTrust {
     std::string file;                    // a PEM bundle
     bool file_exists = false;
-    bool file_from_environment = false;  // SSL_CERT_FILE was set: the operator chose this bundle
+    bool file_chosen_by_operator = false;  // SSL_CERT_FILE names a bundle other than OpenSSL's default
     std::string dir;                     // a directory of hash-named links (openssl rehash)
     bool dir_is_hashed = false;          // it exists and holds at least one <8 hex>.<n> entry
 };

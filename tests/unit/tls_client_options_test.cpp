@@ -1,7 +1,10 @@
 #include "iot-amqpd/tls_client_options.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/x509.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -29,7 +32,7 @@ TEST(TrustedCaLocation, ConfiguredCaFileIsTheOnlyTrust) {
     EXPECT_EQ(trusted_ca_location(with_ca_file("/etc/iot/ca.pem"), debian_defaults()), "/etc/iot/ca.pem");
     SystemTrust operator_bundle = debian_defaults();
     operator_bundle.file = "/opt/bundle.pem";
-    operator_bundle.file_from_environment = true;
+    operator_bundle.file_chosen_by_operator = true;
     EXPECT_EQ(trusted_ca_location(with_ca_file("/etc/iot/ca.pem"), operator_bundle), "/etc/iot/ca.pem");
 }
 
@@ -40,7 +43,7 @@ TEST(TrustedCaLocation, SystemStoreIsTheHashedDirectoryRatherThanTheWholeBundle)
 TEST(TrustedCaLocation, OperatorsBundleFromTheEnvironmentWins) {
     SystemTrust system = debian_defaults();
     system.file = "/opt/bundle.pem";
-    system.file_from_environment = true;
+    system.file_chosen_by_operator = true;
     EXPECT_EQ(trusted_ca_location(TlsSettings{}, system), "/opt/bundle.pem");
 }
 
@@ -49,7 +52,7 @@ TEST(TrustedCaLocation, MissingOperatorsBundleLeavesTheDirectory) {
     SystemTrust system = debian_defaults();
     system.file = "/opt/missing.pem";
     system.file_exists = false;
-    system.file_from_environment = true;
+    system.file_chosen_by_operator = true;
     EXPECT_EQ(trusted_ca_location(TlsSettings{}, system), "/usr/lib/ssl/certs");
 }
 
@@ -109,7 +112,7 @@ TEST_F(FindSystemTrust, ReadsTheEnvironmentAndTellsAHashedDirectoryFromAPlainOne
     SystemTrust trust = find_system_trust();
     EXPECT_EQ(trust.file, bundle);
     EXPECT_TRUE(trust.file_exists);
-    EXPECT_TRUE(trust.file_from_environment);
+    EXPECT_TRUE(trust.file_chosen_by_operator);
     EXPECT_EQ(trust.dir, hashed.path().string());
     EXPECT_TRUE(trust.dir_is_hashed);
 
@@ -121,8 +124,19 @@ TEST_F(FindSystemTrust, ReadsTheEnvironmentAndTellsAHashedDirectoryFromAPlainOne
 
     (void)::unsetenv("SSL_CERT_FILE");  // NOLINT(concurrency-mt-unsafe): single-threaded
     trust = find_system_trust();
-    EXPECT_FALSE(trust.file_from_environment);
-    EXPECT_FALSE(trust.file.empty()) << "the compiled-in bundle path";
+    EXPECT_FALSE(trust.file_chosen_by_operator);
+    EXPECT_EQ(trust.file, X509_get_default_cert_file());
+}
+
+TEST_F(FindSystemTrust, TheDefaultBundleNamedInTheEnvironmentIsNoChoice) {
+    const std::filesystem::path bundle = X509_get_default_cert_file();
+    if (!std::filesystem::exists(bundle)) GTEST_SKIP() << "no system CA bundle at " << bundle;
+    // Debian: /usr/lib/ssl/cert.pem is a link to /etc/ssl/certs/ca-certificates.crt.
+    const auto same_file = std::filesystem::canonical(bundle).string();
+    (void)::setenv("SSL_CERT_FILE", same_file.c_str(), 1);  // NOLINT(concurrency-mt-unsafe): single-threaded
+    const SystemTrust trust = find_system_trust();
+    EXPECT_TRUE(trust.file_exists);
+    EXPECT_FALSE(trust.file_chosen_by_operator);
 }
 
 }  // namespace
