@@ -22,11 +22,11 @@ namespace iot {
 // The system trust store as OpenSSL would find it (SSL_CERT_FILE and
 // SSL_CERT_DIR win over the compiled-in paths), captured once at start-up.
 struct SystemTrust {
-    std::string file;                    // a PEM bundle
+    std::string file;  // a PEM bundle
     bool file_exists = false;
     bool file_chosen_by_operator = false;  // SSL_CERT_FILE names a bundle other than OpenSSL's default
-    std::string dir;                     // a directory of hash-named links (openssl rehash)
-    bool dir_is_hashed = false;          // it exists and holds at least one <8 hex>.<n> entry
+    std::string dir;                       // a directory of hash-named links (openssl rehash)
+    bool dir_is_hashed = false;            // it exists and holds at least one <8 hex>.<n> entry
 };
 
 // The one file or directory a group's context trusts (proton's trust_db; a

@@ -91,9 +91,13 @@ private:
         if (value != nullptr) saved.value = value;
     }
     static void restore(const char* name, const Saved& saved) {
-        // NOLINTNEXTLINE(concurrency-mt-unsafe): the unit tests are single-threaded
-        if (saved.set) (void)::setenv(name, saved.value.c_str(), 1);
-        else (void)::unsetenv(name);  // NOLINT(concurrency-mt-unsafe): the unit tests are single-threaded
+        // NOLINTBEGIN(concurrency-mt-unsafe): the unit tests are single-threaded
+        if (saved.set) {
+            (void)::setenv(name, saved.value.c_str(), 1);
+        } else {
+            (void)::unsetenv(name);
+        }
+        // NOLINTEND(concurrency-mt-unsafe)
     }
     Saved file_;
     Saved dir_;
@@ -107,7 +111,7 @@ TEST_F(FindSystemTrust, ReadsTheEnvironmentAndTellsAHashedDirectoryFromAPlainOne
     std::ofstream(plain.path() / "5ad8a5d6.pem") << "not a hash link name\n";
     const std::string bundle = (plain.path() / "ca-certificates.crt").string();
 
-    (void)::setenv("SSL_CERT_FILE", bundle.c_str(), 1);  // NOLINT(concurrency-mt-unsafe): single-threaded
+    (void)::setenv("SSL_CERT_FILE", bundle.c_str(), 1);        // NOLINT(concurrency-mt-unsafe): single-threaded
     (void)::setenv("SSL_CERT_DIR", hashed.path().c_str(), 1);  // NOLINT(concurrency-mt-unsafe): single-threaded
     SystemTrust trust = find_system_trust();
     EXPECT_EQ(trust.file, bundle);
