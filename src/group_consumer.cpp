@@ -1,31 +1,16 @@
 #include "iot-amqpd/group_consumer.hpp"
 
-#include <proton/ssl.hpp>
 #include <proton/work_queue.hpp>
 
 #include <algorithm>
 #include <functional>
-#include <mutex>
 #include <random>
 
 #include "iot-amqpd/connection_slot.hpp"
 #include "iot-amqpd/logging.hpp"
+#include "iot-amqpd/tls_client_options.hpp"
 
 namespace iot {
-namespace {
-
-// proton's default SSL domain is process-wide state set up without a lock
-// (DESIGN.md §13): build each container's options one at a time.
-std::mutex g_ssl_options_mutex;
-
-proton::ssl_client_options make_ssl_options(const TlsSettings& tls) {
-    std::lock_guard<std::mutex> lock(g_ssl_options_mutex);
-    const auto mode = tls.verify_hostname ? proton::ssl::VERIFY_PEER_NAME : proton::ssl::VERIFY_PEER;
-    if (tls.ca_file.empty()) return proton::ssl_client_options(mode);
-    return proton::ssl_client_options(tls.ca_file, mode);
-}
-
-}  // namespace
 
 GroupConsumer::GroupConsumer(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
                              std::unique_ptr<MessageSink> sink, GroupHealth& health, DedupWindow dedup)
@@ -41,7 +26,7 @@ GroupConsumer::~GroupConsumer() = default;
 
 void GroupConsumer::on_container_start(proton::container& container) {
     container_ = &container;
-    ssl_options_.emplace(make_ssl_options(config_->tls));
+    ssl_options_.emplace(make_tls_client_options(config_->tls));
     std::random_device entropy;
     for (const auto& client_id : config_->client_ids)
         slots_.push_back(

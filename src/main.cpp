@@ -24,6 +24,7 @@
 #include "iot-amqpd/logging.hpp"
 #include "iot-amqpd/notifier.hpp"
 #include "iot-amqpd/supervisor.hpp"
+#include "iot-amqpd/tls_client_options.hpp"
 
 namespace {
 
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
     const Options options = parse_arguments(argc, argv);
     iot::logging::init(options.log_target, options.log_level.value_or(iot::LogLevel::info));
     refuse_protocol_tracing();
+    iot::take_over_default_trust();  // changes the environment: before any thread
 
     // Step 2: the same loader serves start-up, --check-config and reload.
     const iot::LoadResult loaded = iot::load_config(options.config_path, iot::LoadEnvironment::from_process());
