@@ -150,6 +150,9 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
         health.last_message_ms.store(monotonic_ms(), std::memory_order_relaxed);
     }
     held_.push_back({delivery, group_.last_write()});
+    // Credit bounds what is received and not yet written; a written message
+    // waits for its accept without holding its body, so the next one may come.
+    if (receiver_up_ && !group_.stopping()) receiver_.add_credit(1);
     return 0;
 }
 
@@ -160,7 +163,6 @@ std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
         held_.pop_front();
         ++accepted;
     }
-    if (accepted > 0 && receiver_up_ && !group_.stopping()) receiver_.add_credit(static_cast<int>(accepted));
     return accepted;
 }
 

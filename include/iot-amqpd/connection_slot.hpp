@@ -36,7 +36,7 @@ public:
     [[nodiscard]] bool closed() const { return state_ == State::waiting; }
     [[nodiscard]] bool receiving() const { return receiver_up_; }
     [[nodiscard]] const std::string& client_id() const { return client_id_; }
-    // Accepts the held deliveries whose writes are durable, granting their credit back; returns how many.
+    // Accepts the held deliveries whose writes are durable; returns how many.
     std::size_t settle(std::uint64_t durable_through);
     [[nodiscard]] bool holding() const { return !held_.empty(); }
     // The output lost the writes in `lost`: a connection holding a delivery

@@ -59,6 +59,7 @@ private:
     std::string socket_path_;
     int fd_ = -1;
     ReadTracker tracker_;
+    unsigned sends_since_observed_ = 0;
     std::optional<WriteRange> lost_;
     // One piece of the datagram: a range of staging_ (external == nullptr) or a big value sent in place.
     struct Segment {
