@@ -150,10 +150,19 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
         health.last_message_ms.store(monotonic_ms(), std::memory_order_relaxed);
     }
     held_.push_back({delivery, group_.last_write()});
-    // Credit bounds what is received and not yet written; a written message
-    // waits for its accept without holding its body, so the next one may come.
-    if (receiver_up_ && !group_.stopping()) receiver_.add_credit(1);
+    // The next message may come while this one waits for journald to read it,
+    // so journald always has a queue to work on; but proton keeps a delivery's
+    // buffer until it is settled, so at most `credit` deliveries wait: memory
+    // stays within twice credit × message size.
+    if (held_.size() <= static_cast<std::size_t>(group_.config().credit))
+        grant_credit(1);
+    else
+        ++credit_owed_;
     return 0;
+}
+
+void ConnectionSlot::grant_credit(int credit) {
+    if (credit > 0 && receiver_up_ && !group_.stopping()) receiver_.add_credit(credit);
 }
 
 std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
@@ -163,6 +172,12 @@ std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
         held_.pop_front();
         ++accepted;
     }
+    const auto room = static_cast<std::size_t>(group_.config().credit);
+    if (credit_owed_ > 0 && held_.size() < room) {
+        const std::size_t paid = std::min(credit_owed_, room - held_.size());
+        credit_owed_ -= paid;
+        grant_credit(static_cast<int>(paid));
+    }
     return accepted;
 }
 
@@ -170,6 +185,7 @@ bool ConnectionSlot::abandon_lost(WriteRange lost) {
     const bool depends = std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return lost.contains(h.write); });
     if (!depends || state_ != State::connecting) return false;
     held_.clear();  // their deliveries die with the connection; the cloud redelivers them
+    credit_owed_ = 0;
     pending_.clear();
     condition_name_ = "iot-amqpd:output-lost";
     condition_description_ = "journald went away before reading messages written to it";
@@ -249,6 +265,7 @@ void ConnectionSlot::on_transport_close(proton::transport& /*transport*/) {
         group_.health().connected.fetch_sub(1, std::memory_order_relaxed);
     }
     held_.clear();  // settling them on a new connection would do nothing; the cloud redelivers
+    credit_owed_ = 0;
     pending_.clear();
     state_ = State::waiting;
     const auto now = std::chrono::steady_clock::now();

@@ -22,8 +22,6 @@ constexpr std::size_t kInPlaceBytes = 4096;
 // While entries stream, the queue is read after every few sends, not each one:
 // the ioctl is a system call, and a few more held deliveries cost nothing.
 constexpr unsigned kObserveEverySends = 8;
-// Larger than the kernel's biggest small-allocation class boundary that an entry meets often.
-constexpr std::size_t kMeasuredPayloadBytes = 4096;
 
 iovec iov_of(const void* data, std::size_t size) {
     return iovec{const_cast<void*>(data),
@@ -37,39 +35,10 @@ sockaddr_un address_of(const std::string& path) {
     return addr;
 }
 
-// The least a queued datagram occupies beyond its payload (the kernel's
-// sk_buff bookkeeping, counted in SIOCOUTQ), measured on a private socket
-// pair over payload sizes that cross the kernel's allocation size classes:
-// the tighter this bound, the sooner journald's reads are recognised.
-std::uint64_t measure_least_datagram_overhead() {
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) return 1;
-    std::uint64_t least = 0;
-    std::string payload(kMeasuredPayloadBytes, 'x');
-    for (std::size_t size = 0; size <= kMeasuredPayloadBytes; ++size) {
-        int queued = 0;
-        if (::send(pair[0], payload.data(), size, MSG_DONTWAIT) != static_cast<ssize_t>(size) ||
-            ::ioctl(pair[0], SIOCOUTQ, &queued) != 0 || ::recv(pair[1], payload.data(), payload.size(), 0) < 0) {
-            least = 0;
-            break;
-        }
-        const auto overhead = static_cast<std::uint64_t>(queued) - std::min<std::uint64_t>(queued, size);
-        if (size == 0 || overhead < least) least = overhead;
-    }
-    ::close(pair[0]);
-    ::close(pair[1]);
-    return std::max<std::uint64_t>(least, 1);
-}
-
-std::uint64_t least_datagram_overhead() {
-    static const std::uint64_t measured = measure_least_datagram_overhead();
-    return measured;
-}
-
 }  // namespace
 
 JournalWriter::JournalWriter(std::string socket_path)
-    : socket_path_(std::move(socket_path)), tracker_(least_datagram_overhead()) {}
+    : socket_path_(std::move(socket_path)), queued_sizes_(QueuedSizes::measured()) {}
 
 JournalWriter::~JournalWriter() {
     if (fd_ >= 0) ::close(fd_);
@@ -153,7 +122,7 @@ int JournalWriter::transmit(std::size_t payload) {
     }
     if (err == ECONNREFUSED || err == ENOTCONN) journald_gone();
     if (err != 0) return err;
-    tracker_.sent(payload);
+    tracker_.sent(queued_sizes_.least_bytes(payload));
     if (++sends_since_observed_ >= kObserveEverySends) observe_queue();
     return 0;
 }
@@ -173,7 +142,7 @@ void JournalWriter::poll() {
     // a journald that is not reading (full queue) proves nothing, and the
     // group's thread must not block on it.
     if (::send(fd_, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) == 0) {
-        tracker_.sent(0);
+        tracker_.sent(queued_sizes_.least_bytes(0));
         observe_queue();
     } else if (errno == ECONNREFUSED || errno == ENOTCONN) {
         journald_gone();

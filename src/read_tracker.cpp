@@ -1,10 +1,12 @@
 #include "iot-amqpd/read_tracker.hpp"
 
+#include <algorithm>
+
 namespace iot {
 
-std::uint64_t ReadTracker::sent(std::size_t payload) {
+std::uint64_t ReadTracker::sent(std::uint64_t least_queued_bytes) {
     proven_ = inferred_;
-    maybe_unread_.push_back({++last_sent_, std::uint64_t{payload} + least_overhead_});
+    maybe_unread_.push_back({++last_sent_, std::max<std::uint64_t>(least_queued_bytes, 1)});
     return last_sent_;
 }
 

@@ -59,6 +59,7 @@ private:
     void schedule_reconnect(SteadyTime now);
     void log_failure(SteadyTime now, Millis delay);
     int write_then_hold(proton::delivery& delivery, const proton::message& message);
+    void grant_credit(int credit);
     void drain_pending(SteadyTime now);
     void give_up_on_pending();
 
@@ -101,6 +102,7 @@ private:
         std::uint64_t write;
     };
     std::deque<Held> held_;
+    std::size_t credit_owed_ = 0;  // credit not granted while `credit` deliveries were held
 
     // Messages whose write failed, in arrival order; credit stays stopped while any remain.
     std::deque<Pending> pending_;

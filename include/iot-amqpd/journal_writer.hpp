@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "iot-amqpd/message_format.hpp"
+#include "iot-amqpd/queued_size.hpp"
 #include "iot-amqpd/read_tracker.hpp"
 
 namespace iot {
@@ -58,6 +59,7 @@ private:
 
     std::string socket_path_;
     int fd_ = -1;
+    const QueuedSizes& queued_sizes_;
     ReadTracker tracker_;
     unsigned sends_since_observed_ = 0;
     std::optional<WriteRange> lost_;

@@ -9,9 +9,8 @@
 // mmap'd file before reading the next datagram.
 //
 // Two facts make the inference sound: the unread datagrams are the newest ones
-// (the queue is FIFO), and each occupies at least its payload plus the
-// kernel's smallest per-datagram overhead (measured once, see
-// journal_writer.cpp). So if the newest k datagrams' least sizes add up to more
+// (the queue is FIFO), and each occupies at least a known number of bytes
+// (queued_size.hpp). So if the newest k datagrams' least sizes add up to more
 // than the queued bytes, fewer than k are unread and all older ones were read.
 // A queue that empties because the reader DIED reads the same as one it
 // drained, so an inference only counts once a later send to the same reader
@@ -36,13 +35,10 @@ struct WriteRange {
 
 class ReadTracker {
 public:
-    // `least_overhead`: bytes every queued datagram occupies beyond its payload (at least 1).
-    explicit ReadTracker(std::uint64_t least_overhead = 1) : least_overhead_(least_overhead) {}
-
-    // A datagram with `payload` bytes went to the reader; returns its number
-    // (1, 2, ...). The send succeeding proves the reader alive, so what
+    // A datagram that occupies at least `least_queued_bytes` (> 0) while queued
+    // went to the reader; returns its number (1, 2, ...). The send succeeding proves the reader alive, so what
     // observe_queued() inferred before it is now certain.
-    std::uint64_t sent(std::size_t payload);
+    std::uint64_t sent(std::uint64_t least_queued_bytes);
 
     // The sender's queued bytes, read after the last send.
     void observe_queued(std::uint64_t queued_bytes);
@@ -61,9 +57,8 @@ public:
 private:
     struct Unread {
         std::uint64_t number;
-        std::uint64_t least_bytes;  // what it occupies at least while queued
+        std::uint64_t least_bytes;
     };
-    std::uint64_t least_overhead_;
     std::deque<Unread> maybe_unread_;  // oldest first
     std::uint64_t last_sent_ = 0;
     std::uint64_t inferred_ = 0;  // read, if the reader was alive when observed
