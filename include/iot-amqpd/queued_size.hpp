@@ -23,7 +23,7 @@ namespace iot {
 class QueuedSizes {
 public:
     static constexpr std::size_t kSpan = 64;
-    static constexpr std::size_t kMeasuredPayload = 16 * 1024;
+    static constexpr std::size_t kMeasuredPayload = std::size_t{16} * 1024;
 
     // This kernel's table, measured on first use (about 256 datagrams).
     static const QueuedSizes& measured();
