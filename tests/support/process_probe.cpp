@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <system_error>
@@ -50,6 +51,13 @@ std::optional<MemoryUsage> memory_usage(pid_t pid) {
     const auto current = status_kib(*status, "VmRSS");
     if (!peak || !current) return std::nullopt;  // a zombie has no memory lines
     return MemoryUsage{*peak, *current};
+}
+
+bool reset_peak_memory(pid_t pid) {
+    std::ofstream clear_refs(proc_dir(pid) / "clear_refs");
+    clear_refs << "5";  // resets VmHWM to the current RSS (proc(5))
+    clear_refs.flush();
+    return static_cast<bool>(clear_refs);
 }
 
 std::optional<std::size_t> open_fd_count(pid_t pid) { return count_entries(proc_dir(pid) / "fd"); }

@@ -23,6 +23,10 @@ struct MemoryUsage {
 // nullopt when the process is gone or /proc cannot be read.
 [[nodiscard]] std::optional<MemoryUsage> memory_usage(pid_t pid);
 
+// Resets the process's VmHWM to its current RSS, so a later peak is that of
+// what happened since (needs the right to write /proc/PID/clear_refs).
+[[nodiscard]] bool reset_peak_memory(pid_t pid);
+
 // How many descriptors are open in /proc/PID/fd.
 [[nodiscard]] std::optional<std::size_t> open_fd_count(pid_t pid);
 
