@@ -270,25 +270,36 @@ std::optional<Json> Json::at_path(std::string_view dotted) const {
     return *node;
 }
 
+namespace {
+
+constexpr bool needs_escape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
     out += '"';
-    for (const char c : text) {
+    // Runs of characters that need no escape are appended whole: the emulator
+    // builds every message body with this, so it is on the publish path.
+    std::size_t plain = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (!needs_escape(c)) continue;
+        out.append(text, plain, i - plain);
+        plain = i + 1;
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
             case '\n': out += "\\n"; break;
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out += c;
-                }
+            default: {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                out += buf;
+            }
         }
     }
+    out.append(text, plain, text.size() - plain);
     out += '"';
 }
 

@@ -1,14 +1,22 @@
 #include "message_factory.hpp"
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <stdexcept>
 
 #include "json.hpp"
 
 namespace iot::emu {
 namespace {
+
+void append_decimal(std::string& out, std::int64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(std::begin(digits), std::end(digits), value).ptr;
+    out.append(digits, end);
+}
 
 struct KindName {
     TopicKind kind;
@@ -39,9 +47,15 @@ constexpr std::array<KindName, 21> kKindNames{{
     {TopicKind::garbage_topic, "garbage_topic"},
 }};
 
-// Builds one flat-or-nested JSON object by appending members in order.
+// Builds one JSON object by appending members in order; open()/close() nest
+// an object in place. The emulator makes every message body with it, so it
+// appends into one reserved string and formats numbers without allocating.
 class JsonText {
 public:
+    JsonText() {
+        text_.reserve(384);
+        text_ += '{';
+    }
     JsonText& str(const char* key, std::string_view value) {
         member(key);
         append_json_string(text_, value);
@@ -49,7 +63,7 @@ public:
     }
     JsonText& num(const char* key, std::int64_t value) {
         member(key);
-        text_ += std::to_string(value);
+        append_decimal(text_, value);
         return *this;
     }
     JsonText& raw(const char* key, std::string_view json) {
@@ -57,15 +71,30 @@ public:
         text_ += json;
         return *this;
     }
-    [[nodiscard]] std::string done() const { return text_ + "}"; }
+    JsonText& open(const char* key) {
+        member(key);
+        text_ += '{';
+        return *this;
+    }
+    JsonText& close() {
+        text_ += '}';
+        return *this;
+    }
+    [[nodiscard]] std::string done() const {
+        std::string out;
+        out.reserve(text_.size() + 1);
+        out += text_;
+        out += '}';
+        return out;
+    }
 
 private:
     void member(const char* key) {
-        text_ += text_.size() == 1 ? "" : ",";
+        if (text_.back() != '{') text_ += ',';
         append_json_string(text_, key);
         text_ += ':';
     }
-    std::string text_ = "{";
+    std::string text_;
 };
 
 std::string format_time(std::int64_t ms, bool iso) {
@@ -85,9 +114,10 @@ std::string iot_id_of(std::string_view device) {
         h ^= static_cast<unsigned char>(c);
         h *= 1099511628211ULL;
     }
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "q%016llx000", static_cast<unsigned long long>(h));
-    return buf;
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id = "q0000000000000000000";  // 'q', 16 hex digits, "000"
+    for (std::size_t i = 16; i > 0; --i, h >>= 4) id[i] = kHex[h & 0xf];
+    return id;
 }
 
 struct Context {
@@ -98,27 +128,26 @@ struct Context {
     std::int64_t now;
 };
 
-std::string items_json(const Context& c) {
-    JsonText temperature;
-    temperature.num("value", 20 + static_cast<std::int64_t>(c.n % 15)).num("time", c.now);
-    JsonText humidity;
-    humidity.num("value", 40 + static_cast<std::int64_t>(c.n % 30)).num("time", c.now);
-    JsonText items;
-    items.raw("Temperature", temperature.done()).raw("Humidity", humidity.done());
-    return items.done();
-}
-
 std::string property_body(const Context& c) {
-    return JsonText()
-        .str("deviceType", "CustomCategory")
+    JsonText body;
+    body.str("deviceType", "CustomCategory")
         .str("iotId", c.iot_id)
         .str("requestId", std::to_string(c.n))
         .raw("checkFailedData", "{}")
         .str("productKey", c.pk)
         .num("gmtCreate", c.now)
         .str("deviceName", c.dn)
-        .raw("items", items_json(c))
-        .done();
+        .open("items")
+        .open("Temperature")
+        .num("value", 20 + static_cast<std::int64_t>(c.n % 15))
+        .num("time", c.now)
+        .close()
+        .open("Humidity")
+        .num("value", 40 + static_cast<std::int64_t>(c.n % 30))
+        .num("time", c.now)
+        .close()
+        .close();
+    return body.done();
 }
 
 std::string event_body(const Context& c) {
