@@ -61,7 +61,8 @@ std::chrono::milliseconds seconds_arg(const Command& cmd) {
 }
 
 PublishSpec publish_spec(const Command& cmd) {
-    only_keys(cmd, {"group", "count", "rate", "size", "kind", "id_prefix", "dup", "devices", "body", "props"});
+    only_keys(cmd,
+              {"group", "count", "rate", "size", "kind", "id_prefix", "dup", "devices", "body", "props", "premade"});
     PublishSpec spec;
     if (const auto* v = arg(cmd, "group")) spec.group = *v;
     if (const auto* v = arg(cmd, "count")) spec.count = to_size("count", *v);
@@ -70,6 +71,10 @@ PublishSpec publish_spec(const Command& cmd) {
     if (const auto* v = arg(cmd, "id_prefix")) spec.id_prefix = *v;
     if (const auto* v = arg(cmd, "dup")) spec.dup = to_size("dup", *v);
     if (const auto* v = arg(cmd, "devices")) spec.devices = to_size("devices", *v);
+    if (const auto* v = arg(cmd, "premade")) {
+        if (*v != "0" && *v != "1") throw std::invalid_argument("premade must be 0 or 1");
+        spec.premade = *v == "1";
+    }
     if (const auto* v = arg(cmd, "kind")) {
         if (*v == "mixed") {
             spec.kind.reset();
@@ -160,7 +165,8 @@ std::string ControlHandler::handle(std::string_view line) {
                                      {"count", Json(static_cast<std::uint64_t>(r.count))},
                                      {"dup", Json(static_cast<std::uint64_t>(r.dup))},
                                      {"first_id", Json(r.first_id)},
-                                     {"last_id", Json(r.last_id)}})
+                                     {"last_id", Json(r.last_id)},
+                                     {"released_ns", Json(r.released_ns)}})
                 .dump();
         }
         if (cmd->name == "drop") {

@@ -40,6 +40,11 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kTick{50};
+// Transfers made per handler call or job; see dispatch(). With 300-byte bodies
+// 16 make about 7 KiB, half a TLS record. Measured with the daemon into
+// /dev/null, credit 100: 16 and 32 gave 83-89 k msg/s where sending the whole
+// credit at once gave 76-79 k.
+constexpr std::size_t kSendChunk = 16;
 constexpr milliseconds kControlTimeout{10000};
 constexpr milliseconds kAttemptWindow{60000};
 
@@ -160,10 +165,19 @@ public:
         result.dup = spec.dup;
         result.first_id = publication->message_id(1);
         result.last_id = publication->message_id(spec.count);
-        on_container([this, publication] {
+        auto premade = std::make_shared<std::vector<std::shared_ptr<const EmuMessage>>>();
+        if (spec.premade) {  // made on the caller's thread; the container only sends
+            const std::int64_t now = wall_ms();
+            premade->reserve(publication->total());
+            for (std::size_t i = 0; i < publication->total(); ++i) premade->push_back(publication->make(i, now));
+        }
+        result.released_ns = on_container([this, publication, premade] {
             const auto& group_name = publication->spec().group;
             GroupState& group = *groups_.at(group_name);
-            if (publication->spec().rate <= 0) {
+            if (!premade->empty()) {
+                for (auto& message : *premade) group.queue.publish(std::move(message));
+                premade->clear();
+            } else if (publication->spec().rate <= 0) {
                 group.queue.publish(publication, 0, publication->total());
             } else {
                 group.rated.push_back({publication, Clock::now(), 0});
@@ -172,8 +186,10 @@ public:
             log_->write("publish", code::none,
                         field("group", group_name) + " " + field("count", std::to_string(publication->total())) + " " +
                             field("id_prefix", publication->spec().id_prefix));
+            const std::int64_t released =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
             dispatch(group_name, group);
-            return 0;
+            return released;
         });
         return result;
     }
@@ -267,6 +283,7 @@ private:
         std::deque<Clock::time_point> attempts;  // SASL attempts in the last minute
         std::size_t connections = 0;
         std::vector<RatedPublication> rated;
+        bool more_to_send = false;  // a dispatch job for the rest of a backlog is queued
     };
 
     struct ConnState;
@@ -649,10 +666,20 @@ private:
         }
     }
 
+    // A backlog goes out kSendChunk transfers at a time, the rest from a job
+    // queued behind the flush: proton writes a connection's frames only after
+    // the handler returns, so sending the whole credit in one call would hold
+    // every transfer back until the last one is made and leave the client
+    // idle meanwhile; a server streams what it sends.
     void dispatch(const std::string& name, GroupState& group) {
-        group.queue.dispatch(Clock::now(), wall_ms());
+        const std::size_t sent = group.queue.dispatch(Clock::now(), wall_ms(), kSendChunk);
         flush_written();
         sync_stats(name, group);
+        if (sent < kSendChunk || group.more_to_send) return;
+        group.more_to_send = work_queue_.add([this, name, &group] {
+            group.more_to_send = false;
+            dispatch(name, group);
+        });
     }
 
     // proton writes a connection's frames only while processing that connection:

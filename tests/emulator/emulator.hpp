@@ -48,6 +48,9 @@ struct PublishResult {
     std::size_t dup = 0;
     std::string first_id;
     std::string last_id;
+    // steady_clock (CLOCK_MONOTONIC) when the messages became sendable: a
+    // client's clock for the run starts here, after any premade messages were made.
+    std::int64_t released_ns = 0;
 
     [[nodiscard]] std::string id(std::size_t n) const { return id_prefix + std::to_string(n); }
 };

@@ -72,10 +72,10 @@ void GroupQueue::promote_retries(Clock::time_point now) {
     }
 }
 
-std::size_t GroupQueue::dispatch(Clock::time_point now, std::int64_t wall_ms) {
+std::size_t GroupQueue::dispatch(Clock::time_point now, std::int64_t wall_ms, std::size_t limit) {
     promote_retries(now);
     std::size_t sent = 0;
-    while (!ready_.empty() && !consumers_.empty()) {
+    while (sent < limit && !ready_.empty() && !consumers_.empty()) {
         // The next consumer in rotation that has credit, if any.
         const std::size_t n = consumers_.size();
         std::size_t chosen = n;

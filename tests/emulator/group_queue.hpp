@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -71,9 +72,10 @@ public:
     // A ready-made message (tests, or a caller that builds its own).
     void publish(std::shared_ptr<const EmuMessage> message);
 
-    // Sends while some consumer has credit; round-robin over the consumers.
-    // Returns the number of transfers sent.
-    std::size_t dispatch(Clock::time_point now, std::int64_t wall_ms);
+    // Sends while some consumer has credit, at most `limit` transfers;
+    // round-robin over the consumers. Returns the number of transfers sent.
+    std::size_t dispatch(Clock::time_point now, std::int64_t wall_ms,
+                         std::size_t limit = std::numeric_limits<std::size_t>::max());
 
     SettleInfo settle(std::uint64_t delivery_id, Outcome outcome, Clock::time_point now);
     // Deliveries whose ack timeout passed: requeued, and reported for logging.

@@ -439,6 +439,7 @@ std::string validate(const PublishSpec& spec) {
     if (spec.rate < 0) return "rate must not be negative";
     if (spec.size > kMaxBodySize) return "size must be at most 10485760";
     if (spec.devices == 0) return "devices must be at least 1";
+    if (spec.premade && spec.rate > 0) return "premade needs rate 0 (as fast as credit allows)";
     if (spec.props == PropsMode::long_id) {
         for (const char c : spec.id_prefix)
             if (c < '0' || c > '9') return "props=long_id needs a numeric id_prefix (or none)";

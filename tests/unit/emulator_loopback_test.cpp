@@ -125,6 +125,33 @@ TEST_F(Loopback, DeliversOverVerifiedTlsAndAdvertisesHalfTheClientsIdleTimeout) 
     EXPECT_EQ(emulator_->clients()[0].client_id, "box-1");
 }
 
+TEST_F(Loopback, PremadeMessagesAreTheSameStreamMadeBeforeRelease) {
+    start();
+    auto rx = connect(receiver("box-1"));
+    ASSERT_TRUE(attached(*rx)) << rx->error();
+    PublishSpec spec;
+    spec.group = "CG1";
+    spec.count = 50;
+    spec.dup = 5;
+    spec.id_prefix = "pre-";
+    spec.premade = true;
+    const auto before = std::chrono::steady_clock::now().time_since_epoch();
+    const PublishResult r = emulator_->publish(spec);
+    EXPECT_GE(r.released_ns, std::chrono::duration_cast<std::chrono::nanoseconds>(before).count());
+    ASSERT_TRUE(until([&] { return group().queue.accepted == 55; })) << group().queue.accepted;
+    const auto got = rx->messages();
+    ASSERT_EQ(got.size(), 55U);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const std::size_t n = i < 50 ? i + 1 : i - 50 + 1;  // then ids 1..dup once more
+        const EmuMessage expected = make_message(spec, n, got[i].generate_time);
+        EXPECT_EQ(got[i].message_id, expected.message_id);
+        EXPECT_EQ(got[i].topic, expected.topic);
+        EXPECT_EQ(got[i].body, expected.body);
+    }
+    spec.rate = 100;
+    EXPECT_THROW(emulator_->publish(spec), std::invalid_argument) << "premade is for rate 0 only";
+}
+
 TEST_F(Loopback, OddBodiesAndProperties) {
     start();
     auto rx = connect(receiver("box-1"));

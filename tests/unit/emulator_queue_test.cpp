@@ -58,6 +58,18 @@ TEST_F(QueueTest, MessagesWaitUntilSomeoneHasCredit) {
     EXPECT_EQ(port.sent[2].second, "m-3");
 }
 
+TEST_F(QueueTest, ALimitedDispatchSendsThatManyAndTheNextCarriesOnInOrder) {
+    FakePort port;
+    port.credit_ = 100;
+    queue.add_consumer(1, &port);
+    queue.publish(publication(40), 0, 40);
+    EXPECT_EQ(queue.dispatch(now, 1'800'000'000'000, 16), 16U);
+    EXPECT_EQ(queue.dispatch(now, 1'800'000'000'000, 16), 16U);
+    EXPECT_EQ(queue.dispatch(now, 1'800'000'000'000, 16), 8U) << "fewer than the limit: the backlog is done";
+    ASSERT_EQ(port.sent.size(), 40U);
+    for (std::size_t i = 0; i < port.sent.size(); ++i) EXPECT_EQ(port.sent[i].second, "m-" + std::to_string(i + 1));
+}
+
 TEST_F(QueueTest, EachMessageGoesToExactlyOneOfTheGroupsConsumers) {
     FakePort a, b;
     a.credit_ = 1000;
