@@ -142,6 +142,20 @@ def ensure_journald(timeout=120.0):
         time.sleep(0.5)
 
 
+def pin_journald():
+    """BENCH_PIN=journald: journald alone on the last CPU, this driver and everything it starts
+    (emulator, daemons, ceiling loop, samples) on the others, in every case alike. On 2 cores the
+    emulator otherwise takes turns with journald on its core, which a receiving host would not
+    have to share with the cloud. Returns a description for the table's header."""
+    cpus = list(range(os.cpu_count() or 1))
+    if len(cpus) < 2:
+        raise BenchError("BENCH_PIN=journald needs at least 2 CPUs")
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    os.sched_setaffinity(journald_pid(), {cpus[-1]})
+    return "journald alone on CPU %d; the emulator, the receivers and the ceiling loop on CPU %s" % (
+        cpus[-1], ",".join(str(c) for c in cpus[:-1]))
+
+
 def machine():
     model = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -252,6 +266,7 @@ class Bench:
         self.ctl = None
         self.secret = os.urandom(18).hex()
         self.journald = journald_pid()
+        self.pinned = pin_journald() if os.environ.get("BENCH_PIN") == "journald" else None
         self.daemon_sequence = 0
 
     # ---- set-up and tear-down ----
@@ -738,6 +753,7 @@ def report(info, rounds, bench):
     out.append("journald: %s (%s), net.unix.max_dgram_qlen %d"
                % (info["journald"], "a private instance in private namespaces" if info["journald"] == "private"
                   else "the system's", info["unix_max_dgram_qlen"]))
+    out.append("CPUs: %s" % (info.get("pinned") or "shared by all (BENCH_PIN=journald gives journald a CPU of its own)"))
     out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), credit %d, median of %d runs; "
                "%d runs discarded and repeated (journald stopped or restarted by someone else, or a failure)"
                % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds), len(info["discarded_runs"])))
@@ -857,6 +873,8 @@ def run_case(bench, name, run, rnd, runs, attempts=4):
     """One case; retried when journald was restarted or stopped under it or the run failed."""
     for attempt in range(1, attempts + 1):
         bench.journald = ensure_journald()
+        if bench.pinned:
+            pin_journald()  # a journald started again is pinned again
         bench.attempts += 1
         bench.run_id = "%s%d" % (bench.base_run_id, bench.attempts)  # fresh journal identifiers per attempt
         t = time.monotonic()
@@ -937,6 +955,7 @@ def main():
     info["journal_size"] = usage.stdout.split(" take up ")[-1].split(" in ")[0] if " take up " in usage.stdout else "?"
     info["seconds"] = time.monotonic() - started
     info["discarded_runs"] = bench.retries
+    info["pinned"] = bench.pinned
     info["compare"] = os.environ.get("BENCH_COMPARE")
     text, _ = report(info, rounds, bench)
     out_dir = os.path.join(build, "bench-results")
