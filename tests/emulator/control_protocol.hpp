@@ -3,7 +3,7 @@
 //
 //   publish group=<cgid> count=N [rate=R] [size=B] [kind=<kind>|mixed] [id_prefix=P]
 //           [dup=K] [devices=D] [body=data|string|value|empty] [props=full|none|long_id]
-//           [premade=0|1]   (1: all made before the reply, which carries released_ns,
+//           [premade=0|1]   (1: all made and encoded before the reply, which carries released_ns,
 //                            the CLOCK_MONOTONIC time they became sendable; rate 0 only)
 //   drop [group=<cgid>]
 //   close [group=<cgid>] [condition=amqp:connection:forced] [description="..."]

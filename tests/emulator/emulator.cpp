@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "sasl_plugin.hpp"
+#include "wire_message.hpp"
 
 namespace iot::emu {
 namespace {
@@ -166,10 +167,14 @@ public:
         result.first_id = publication->message_id(1);
         result.last_id = publication->message_id(spec.count);
         auto premade = std::make_shared<std::vector<std::shared_ptr<const EmuMessage>>>();
-        if (spec.premade) {  // made on the caller's thread; the container only sends
+        if (spec.premade) {  // made and encoded on the caller's thread; the container only sends
             const std::int64_t now = wall_ms();
             premade->reserve(publication->total());
-            for (std::size_t i = 0; i < publication->total(); ++i) premade->push_back(publication->make(i, now));
+            for (std::size_t i = 0; i < publication->total(); ++i) {
+                EmuMessage made = *publication->make(i, now);
+                made.encoded = encode_message(made);
+                premade->push_back(std::make_shared<const EmuMessage>(std::move(made)));
+            }
         }
         result.released_ns = on_container([this, publication, premade] {
             const auto& group_name = publication->spec().group;
@@ -295,7 +300,11 @@ private:
             : impl_(impl), state_(state), sender_(std::move(sender)) {}
         int credit() const override { return state_.closing ? 0 : sender_.credit(); }
         void send(std::uint64_t delivery_id, const EmuMessage& message) override {
-            sender_.send(impl_.encode(message), tag_of(delivery_id));
+            if (message.encoded.empty()) {
+                sender_.send(impl_.encode(message), tag_of(delivery_id));
+            } else {
+                send_encoded(sender_, message.encoded, tag_of(delivery_id));
+            }
             if (!state_.written) {
                 state_.written = true;
                 impl_.written_.push_back(&state_);
@@ -762,35 +771,7 @@ private:
 
     const proton::message& encode(const EmuMessage& m) {
         scratch_.clear();
-        switch (m.encoding) {
-            case BodyEncoding::data:
-                scratch_.body(proton::binary(m.body.begin(), m.body.end()));
-                scratch_.inferred(true);  // a binary body goes out as a data section
-                break;
-            case BodyEncoding::string:
-                scratch_.body(m.body);
-                scratch_.inferred(false);
-                break;
-            case BodyEncoding::value: {
-                std::map<std::string, proton::value> map;
-                map["messageId"] = m.message_id;
-                map["payload"] = proton::binary(m.body.begin(), m.body.end());
-                scratch_.body(map);
-                scratch_.inferred(false);
-                break;
-            }
-            case BodyEncoding::empty: scratch_.inferred(false); break;
-        }
-        if (m.props != PropsMode::none) {
-            auto& props = scratch_.properties();
-            props.put("topic", m.topic);
-            if (m.props == PropsMode::long_id) {
-                props.put("messageId", m.numeric_id);
-            } else {
-                props.put("messageId", m.message_id);
-            }
-            props.put("generateTime", m.generate_time_ms);
-        }
+        to_proton(m, scratch_);
         return scratch_;
     }
 

@@ -63,6 +63,7 @@ struct EmuMessage {
     PropsMode props = PropsMode::full;
     std::string product_key;  // what a correct parser should find; empty when none
     std::string device_name;
+    std::vector<char> encoded;  // the AMQP message, when made ahead (premade); else empty
 };
 
 struct PublishSpec {
@@ -76,9 +77,9 @@ struct PublishSpec {
     std::size_t devices = 10;  // device names cycle device-1..device-<devices>
     BodyEncoding encoding = BodyEncoding::data;
     PropsMode props = PropsMode::full;
-    // Make every message at publish time instead of as credit allows (rate 0
-    // only): the benchmarks' stream then costs the emulator only its sending,
-    // as the ceiling loop's entries are made before its clock starts.
+    // Make and encode every message at publish time instead of as credit
+    // allows (rate 0 only): the benchmarks' stream then costs the emulator only
+    // its sending, as the ceiling loop's entries are made before its clock starts.
     bool premade = false;
 };
 

@@ -161,22 +161,29 @@ TEST_F(Loopback, OddBodiesAndProperties) {
                                                          {BodyEncoding::empty, PropsMode::full},
                                                          {BodyEncoding::data, PropsMode::none},
                                                          {BodyEncoding::data, PropsMode::long_id}};
-    for (const auto& [encoding, props] : shapes) {
-        PublishSpec spec;
-        spec.group = "CG1";
-        spec.encoding = encoding;
-        spec.props = props;
-        spec.id_prefix = props == PropsMode::long_id ? "77" : "odd-";
-        emulator_->publish(spec);
+    for (const bool premade : {false, true}) {  // encoded when sent, and ahead of time
+        for (const auto& [encoding, props] : shapes) {
+            PublishSpec spec;
+            spec.group = "CG1";
+            spec.encoding = encoding;
+            spec.props = props;
+            spec.id_prefix = props == PropsMode::long_id ? "77" : "odd-";
+            spec.premade = premade;
+            emulator_->publish(spec);
+        }
     }
-    ASSERT_TRUE(until([&] { return rx->received() == 5; }));
-    const auto m = rx->messages();
-    EXPECT_EQ(m[0].body_type, "string");
-    EXPECT_EQ(m[1].body_type, "value");
-    EXPECT_EQ(m[2].body_type, "empty");
-    EXPECT_FALSE(m[3].has_properties);
-    EXPECT_TRUE(m[4].message_id_is_long);
-    EXPECT_EQ(m[4].message_id, "771");
+    ASSERT_TRUE(until([&] { return rx->received() == 10; }));
+    const auto all = rx->messages();
+    for (std::size_t first : {0U, 5U}) {
+        SCOPED_TRACE(first == 0 ? "encoded when sent" : "premade");
+        const auto* m = &all[first];
+        EXPECT_EQ(m[0].body_type, "string");
+        EXPECT_EQ(m[1].body_type, "value");
+        EXPECT_EQ(m[2].body_type, "empty");
+        EXPECT_FALSE(m[3].has_properties);
+        EXPECT_TRUE(m[4].message_id_is_long);
+        EXPECT_EQ(m[4].message_id, "771");
+    }
 }
 
 TEST_F(Loopback, WrongSecretIsUnauthorizedAccess) {
