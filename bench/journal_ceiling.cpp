@@ -9,7 +9,7 @@
 // repeated bodies would flatter the ceiling), plus PRIORITY, SYSLOG_IDENTIFIER
 // and every IOT_* field. All messages are made before the clock starts.
 //   sendv   libsystemd's sd_journal_sendv(), one "NAME=value" iovec per field
-//   writer  the daemon's own JournaldSink (build_journal_fields + JournalWriter)
+//   writer  the daemon's own entry path (build_journal_fields + encode_journal_entry + JournalWriter)
 // Prints one JSON object with the sender's view (seconds, rate, CPU per message);
 // bench/run.sh reads the journal's view back with journal-audit.
 //
@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "iot-amqpd/journald_sink.hpp"
+#include "iot-amqpd/journal_writer.hpp"
 #include "iot-amqpd/topic.hpp"
 #include "message_factory.hpp"
 
@@ -142,10 +142,11 @@ private:
     iovec iov_[kFields]{};
 };
 
-// The daemon's path from a received message's views to journald's socket.
+// The daemon's path from a received message's views to journald's socket
+// (JournaldSink's encoding and writer; the read-back is not part of a ceiling).
 class DaemonWriter {
 public:
-    explicit DaemonWriter(const std::string& identifier) : sink_(identifier) {}
+    explicit DaemonWriter(std::string identifier) : identifier_(std::move(identifier)) {}
 
     int write(const Prepared& p) {
         iot::MessageRecord record;
@@ -157,11 +158,17 @@ public:
         record.generate_time = p.generate_time;
         record.device = iot::device_from_topic(p.message.topic);
         record.body = p.message.body;
-        return sink_.write(record);
+        iot::build_journal_fields(record, identifier_, buffers_);
+        entry_.clear();
+        iot::encode_journal_entry(buffers_.fields, entry_);
+        return writer_.send(entry_);
     }
 
 private:
-    iot::JournaldSink sink_;
+    std::string identifier_;
+    iot::JournalEntryBuffers buffers_;
+    std::string entry_;
+    iot::JournalWriter writer_;
 };
 
 double cpu_seconds() {

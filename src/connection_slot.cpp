@@ -98,7 +98,11 @@ void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
     log_event(spdlog::level::info, LogContext{"connected", cfg.name},
               "connected to {}:{} as {} (AccessKey {}), receiving with credit {}", cfg.host, cfg.port, client_id_,
               mask_access_key_id(cfg.access_key_id), cfg.credit);
-    if (!group_.stopping()) receiver.add_credit(cfg.credit);
+    if (group_.stopping()) return;
+    if (may_grant())
+        receiver.add_credit(cfg.credit);
+    else
+        credit_owed_ = static_cast<std::size_t>(cfg.credit);  // paid once the output stores again
 }
 
 // ---- receiving --------------------------------------------------------------
@@ -154,7 +158,7 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
     // so journald always has a queue to work on; but proton keeps a delivery's
     // buffer until it is settled, so at most `credit` deliveries wait: memory
     // stays within twice credit × message size.
-    if (held_.size() <= static_cast<std::size_t>(group_.config().credit))
+    if (held_.size() <= static_cast<std::size_t>(group_.config().credit) && may_grant())
         grant_credit(1);
     else
         ++credit_owed_;
@@ -165,6 +169,9 @@ void ConnectionSlot::grant_credit(int credit) {
     if (credit > 0 && receiver_up_ && !group_.stopping()) receiver_.add_credit(credit);
 }
 
+// While the output stores nothing, no credit: the cloud keeps the backlog.
+bool ConnectionSlot::may_grant() const { return !group_.output_holding(); }
+
 std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
     std::size_t accepted = 0;
     while (!held_.empty() && held_.front().write <= durable_through) {
@@ -173,25 +180,12 @@ std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
         ++accepted;
     }
     const auto room = static_cast<std::size_t>(group_.config().credit);
-    if (credit_owed_ > 0 && held_.size() < room) {
+    if (credit_owed_ > 0 && held_.size() < room && may_grant()) {
         const std::size_t paid = std::min(credit_owed_, room - held_.size());
         credit_owed_ -= paid;
         grant_credit(static_cast<int>(paid));
     }
     return accepted;
-}
-
-bool ConnectionSlot::abandon_lost(WriteRange lost) {
-    const bool depends = std::any_of(held_.begin(), held_.end(), [&](const Held& h) { return lost.contains(h.write); });
-    if (!depends || state_ != State::connecting) return false;
-    held_.clear();  // their deliveries die with the connection; the cloud redelivers them
-    credit_owed_ = 0;
-    pending_.clear();
-    condition_name_ = "iot-amqpd:output-lost";
-    condition_description_ = "journald went away before reading messages written to it";
-    connection_.close(proton::error_condition("amqp:internal-error", "output lost messages"));
-    state_ = State::closing;
-    return true;
 }
 
 void ConnectionSlot::wake() {

@@ -54,6 +54,9 @@ void GroupConsumer::tick() {
         for (auto& slot : slots_) slot->tick(now);
         refresh_problem();
     }
+    // Writes can wait to be stored (or written again) with no delivery held:
+    // their connection closed, the cloud redelivers them as duplicates.
+    if (!sink_->idle()) settle_soon();
     container_->schedule(proton::duration(kTickInterval.count()),
                          proton::work(std::function<void()>([this] { tick(); })));
 }
@@ -70,7 +73,10 @@ void GroupConsumer::connection_count_changed() { refresh_problem(); }
 void GroupConsumer::refresh_problem() {
     const auto now = std::chrono::steady_clock::now();
     std::string problem;
+    if (output_holding_)
+        problem = fmt::format("journald is not storing entries: holding {} messages unacknowledged", sink_->unstored());
     for (const auto& slot : slots_) {
+        if (!problem.empty()) break;
         problem = slot->problem(now);
         if (!problem.empty()) break;
     }
@@ -79,14 +85,15 @@ void GroupConsumer::refresh_problem() {
 
 // ---- writing, and accepting once the write is durable ---------------------
 
+// An id is remembered once its write was taken: the sink then stores that
+// entry or keeps writing it again until it does (for as long as this group
+// runs), and a duplicate is accepted only once every earlier write is
+// stored. A group that stops with entries unstored never accepted their
+// deliveries, and the next one seeds its window from the journal: only ids
+// whose entries are stored.
 int GroupConsumer::write(const MessageRecord& record) {
     const int err = sink_->write(record);
-    if (err == 0 && record.message_id) {
-        dedup_.remember(*record.message_id);
-        if (dedup_.capacity() > 0 && sink_->durable_through() < sink_->last_write())
-            in_transit_.push_back({sink_->last_write(), std::string(*record.message_id)});
-    }
-    check_for_lost_writes();
+    if (err == 0 && record.message_id) dedup_.remember(*record.message_id);
     return err;
 }
 
@@ -97,14 +104,14 @@ void GroupConsumer::settle_soon() {
                          proton::work(std::function<void()>([this] { settle(); })));
 }
 
-// Runs on a container timer while any slot holds deliveries: what it accepts
-// is flushed by waking the connections (see ConnectionSlot::tick()).
+// Runs on a container timer while any slot holds deliveries or the sink has
+// writes not stored yet: what it accepts is flushed by waking the connections
+// (see ConnectionSlot::tick()).
 void GroupConsumer::settle() {
     settle_scheduled_ = false;
     sink_->poll();
-    check_for_lost_writes();
+    observe_output();
     const std::uint64_t durable = sink_->durable_through();
-    while (!in_transit_.empty() && in_transit_.front().write <= durable) in_transit_.pop_front();
     bool progress = false;
     bool holding = false;
     for (auto& slot : slots_) {
@@ -115,32 +122,38 @@ void GroupConsumer::settle() {
         holding = holding || slot->holding();
     }
     settle_poll_ = progress ? kFirstSettlePoll : std::min(settle_poll_ * 2, kMaxSettlePoll);
-    if (holding) settle_soon();
+    if (holding || !sink_->idle()) settle_soon();
 }
 
-void GroupConsumer::check_for_lost_writes() {
-    if (const auto lost = sink_->take_lost()) recover_lost_writes(*lost);
-}
-
-// journald died with some of our entries unread. Which ones it stored
-// anyway, the journal itself tells; the others leave the dedup window, and
-// every connection holding a delivery that waited for a lost write closes
-// without accepting, so the cloud redelivers and they are written again.
-void GroupConsumer::recover_lost_writes(WriteRange lost) {
-    std::vector<std::string> ids;
-    while (!in_transit_.empty() && in_transit_.front().write <= lost.last) {
-        if (lost.contains(in_transit_.front().write)) ids.push_back(std::move(in_transit_.front().id));
-        in_transit_.pop_front();
+// What the operator must know about the output: journald dropping entries it
+// read (written again, counted), and journald storing nothing at all (the
+// group holds: nothing accepted, no credit, until it stores again).
+void GroupConsumer::observe_output() {
+    const std::uint64_t dropped = sink_->dropped();
+    health_.journal_dropped.store(dropped, std::memory_order_relaxed);
+    const bool holding = sink_->holding();
+    health_.output_holding.store(holding, std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    if (holding && !output_holding_) {
+        output_holding_since_ = now;
+        log_event(spdlog::level::err, LogContext{"journal_not_storing", config_->name},
+                  "journald reads our entries but does not store them ({} dropped so far): holding {} messages, none "
+                  "acknowledged and no new credit until it stores again; they are written again then. Check free "
+                  "space where the journal lives (df /var/log/journal /run/log/journal), journald's Storage= and "
+                  "MaxLevelStore=, this unit's LogLevelMax= and rate limit, and journalctl --verify",
+                  dropped, sink_->unstored());
+    } else if (!holding && output_holding_) {
+        log_event(spdlog::level::info, LogContext{"journal_storing", config_->name},
+                  "journald stores entries again after {}s; the entries it had dropped are written again",
+                  std::chrono::duration_cast<std::chrono::seconds>(now - output_holding_since_).count());
+    } else if (!holding && dropped > reported_dropped_ && now - last_drop_report_ >= kDropReportEvery) {
+        log_event(spdlog::level::warn, LogContext{"journal_dropped", config_->name},
+                  "journald dropped {} of our entries without storing them; they were written again",
+                  dropped - reported_dropped_);
+        reported_dropped_ = dropped;
+        last_drop_report_ = now;
     }
-    for (const auto& id : ids) dedup_.forget(id);
-    const std::vector<std::string> stored = sink_->stored_among(config_->name, ids);
-    for (const auto& id : stored) dedup_.remember(id);
-    std::size_t closed = 0;
-    for (auto& slot : slots_) closed += slot->abandon_lost(lost) ? 1 : 0;
-    log_event(spdlog::level::warn, LogContext{"journal_lost", config_->name},
-              "journald went away before reading all it had taken: {} messages may be lost, {} of them are in the "
-              "journal after all; closed {} connections without acknowledging, so the cloud redelivers the rest",
-              ids.size(), stored.size(), closed);
+    output_holding_ = holding;
 }
 
 }  // namespace iot

@@ -8,8 +8,11 @@
 namespace iot {
 
 GroupRunner::GroupRunner(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
-                         OutputConfig output)
-    : config_(std::move(config)), profile_(std::move(profile)), output_(std::move(output)) {
+                         OutputConfig output, std::shared_ptr<JournalFollower> follower)
+    : config_(std::move(config)),
+      profile_(std::move(profile)),
+      output_(std::move(output)),
+      follower_(std::move(follower)) {
     health_.connections.store(config_->connections);
 }
 
@@ -36,7 +39,8 @@ void GroupRunner::run() {
             log_event(spdlog::level::info, ctx, "remembered {} recent message ids from the journal in {} ms", seed.ids,
                       seed.elapsed.count());
         }
-        consumer_ = std::make_unique<GroupConsumer>(config_, profile_, make_sink(output_), health_, std::move(dedup));
+        consumer_ = std::make_unique<GroupConsumer>(config_, profile_, make_sink(output_, follower_), health_,
+                                                    std::move(dedup));
         container_ = std::make_unique<proton::container>(*consumer_, "iot-amqpd-" + config_->name);
         consumer_ready_.store(true);
         if (stop_requested_.load()) consumer_->request_stop();

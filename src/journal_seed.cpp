@@ -4,7 +4,6 @@
 
 #include <mutex>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "iot-amqpd/health.hpp"
@@ -78,24 +77,6 @@ SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_vie
     result.ids = newest_first.size();
     result.elapsed = std::chrono::milliseconds(monotonic_ms() - started);
     return result;
-}
-
-std::vector<std::string> find_in_journal(std::string_view syslog_identifier, std::string_view group,
-                                         const std::vector<std::string>& ids) {
-    std::vector<std::string> found;
-    if (ids.empty()) return found;
-    JournalHandle handle;
-    int r = open_group_entries(handle, syslog_identifier, group);
-    // Matches on one field are OR'ed, across fields AND'ed: any of the ids, from this daemon and group.
-    for (std::size_t i = 0; r >= 0 && i < ids.size(); ++i) r = add_match(handle.j, "IOT_MESSAGE_ID", ids[i]);
-    if (r < 0) return found;
-    const std::unordered_set<std::string_view> wanted(ids.begin(), ids.end());
-    std::unordered_set<std::string> seen;
-    while (sd_journal_next(handle.j) > 0) {
-        const std::string_view id = message_id_of(handle.j);
-        if (wanted.count(id) != 0 && seen.emplace(id).second) found.emplace_back(id);
-    }
-    return found;
 }
 
 }  // namespace iot

@@ -18,7 +18,6 @@ namespace iot {
 namespace {
 
 constexpr int kSendBufferBytes = 8 * 1024 * 1024;
-constexpr std::size_t kInPlaceBytes = 4096;
 // While entries stream, the queue is read after every few sends, not each one:
 // the ioctl is a system call, and a few more held deliveries cost nothing.
 constexpr unsigned kObserveEverySends = 8;
@@ -64,52 +63,45 @@ int JournalWriter::ensure_connected() {
     return 0;
 }
 
-// The datagram is built from few iovecs: the kernel's cost of sendmsg() grows
-// with their number, so every field is copied into one staging buffer except
-// values of kInPlaceBytes or more (a big body), which are sent in place.
-int JournalWriter::send(const std::vector<JournalField>& fields) {
-    std::size_t staged = 0;
+void encode_journal_entry(const std::vector<JournalField>& fields, std::string& out) {
+    std::size_t size = out.size();
+    for (const auto& f : fields) size += f.name.size() + 1 + sizeof(std::uint64_t) + f.value.size() + 1;
+    out.reserve(size);
     for (const auto& f : fields) {
-        staged += f.name.size() + 1 + sizeof(std::uint64_t) + 1;
-        if (f.value.size() < kInPlaceBytes) staged += f.value.size();
-    }
-    staging_.clear();
-    staging_.reserve(staged);
-    segments_.clear();
-    std::size_t unsent = 0;  // offset of the staged bytes not yet covered by a segment
-    const auto cover_staged = [&] {
-        if (staging_.size() > unsent) segments_.push_back({nullptr, unsent, staging_.size() - unsent});
-        unsent = staging_.size();
-    };
-    for (const auto& f : fields) {
-        staging_.append(f.name);
+        out.append(f.name);
         if (f.value.find('\n') == std::string_view::npos) {
-            staging_ += '=';
+            out += '=';
         } else {
             // Binary-safe form: NAME '\n' <le64 size> value '\n'.
-            const std::uint64_t size = htole64(static_cast<std::uint64_t>(f.value.size()));
-            staging_ += '\n';
-            staging_.append(reinterpret_cast<const char*>(&size), sizeof size);
+            const std::uint64_t length = htole64(static_cast<std::uint64_t>(f.value.size()));
+            out += '\n';
+            out.append(reinterpret_cast<const char*>(&length), sizeof length);
         }
-        if (f.value.size() < kInPlaceBytes) {
-            staging_.append(f.value);
-        } else {
-            cover_staged();
-            segments_.push_back({f.value.data(), 0, f.value.size()});
-        }
-        staging_ += '\n';
+        out.append(f.value);
+        out += '\n';
     }
-    cover_staged();
-    // Pointers into staging_ are taken only now that it no longer grows.
+}
+
+// One or two iovecs: the kernel's cost of sendmsg() grows with their number.
+void JournalWriter::gather(std::string_view entry, std::string_view trailer) {
     iov_.clear();
-    std::size_t payload = 0;
-    for (const auto& s : segments_) {
-        iov_.push_back(iov_of(s.external != nullptr ? s.external : staging_.data() + s.offset, s.size));
-        payload += s.size;
-    }
+    iov_.push_back(iov_of(entry.data(), entry.size()));
+    if (!trailer.empty()) iov_.push_back(iov_of(trailer.data(), trailer.size()));
+}
+
+int JournalWriter::send(const std::vector<JournalField>& fields) {
+    staging_.clear();
+    encode_journal_entry(fields, staging_);
+    return send(staging_);
+}
+
+int JournalWriter::send(std::string_view entry, std::string_view trailer) {
+    gather(entry, trailer);
+    const std::size_t payload = entry.size() + trailer.size();
     const bool was_connected = fd_ >= 0;
     int err = transmit(payload);
     if (err == ECONNREFUSED && was_connected) err = transmit(payload);  // the journald now listening, if any
+    if (err == 0) last_was_probe_ = false;
     return err;
 }
 
@@ -134,37 +126,39 @@ void JournalWriter::observe_queue() {
         tracker_.observe_queued(static_cast<std::uint64_t>(queued));
 }
 
+std::uint64_t JournalWriter::decided_through() const {
+    // The newest datagram known to have left the queue was read after every
+    // earlier one was processed (or the queue went with a dead journald).
+    const std::uint64_t left = tracker_.left_queue_through();
+    return std::max(left == 0 ? 0 : left - 1, gone_through_);
+}
+
 void JournalWriter::poll() {
     if (fd_ < 0) return;
     observe_queue();
-    if (!tracker_.awaiting_proof()) return;
+    if (last_was_probe_ || decided_through() >= tracker_.last_sent()) return;
     // journald ignores a datagram without data or descriptors. MSG_DONTWAIT:
-    // a journald that is not reading (full queue) proves nothing, and the
+    // a journald that is not reading (full queue) decides nothing, and the
     // group's thread must not block on it.
     if (::send(fd_, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) == 0) {
         tracker_.sent(queued_sizes_.least_bytes(0));
+        last_was_probe_ = true;
         observe_queue();
     } else if (errno == ECONNREFUSED || errno == ENOTCONN) {
         journald_gone();
     }
 }
 
-// Whatever journald had not read when it died went with it. (Under systemd
-// the socket belongs to the service manager and outlives journald: the send
-// never fails, and the next journald reads the queue.)
+// Whatever journald had not read when it died went with it, and what it had
+// read it can no longer store: everything sent to it is decided. (Under
+// systemd the socket belongs to the service manager and outlives journald:
+// the send never fails, and the next journald reads the queue.)
 void JournalWriter::journald_gone() {
-    const WriteRange lost = tracker_.reader_lost();
-    if (!lost.empty()) {
-        if (lost_)
-            lost_ = WriteRange{std::min(lost_->first, lost.first), std::max(lost_->last, lost.last)};
-        else
-            lost_ = lost;
-    }
+    gone_through_ = tracker_.last_sent();
+    (void)tracker_.reader_lost();
     ::close(fd_);
     fd_ = -1;
 }
-
-std::optional<WriteRange> JournalWriter::take_lost() { return std::exchange(lost_, std::nullopt); }
 
 int JournalWriter::send_datagram() {
     msghdr msg{};

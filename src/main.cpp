@@ -2,7 +2,8 @@
 // writes each one to journald, acknowledging it only after journald took it.
 //
 // The lifecycle, step by step: parse arguments -> load and validate the
-// config -> block signals (before any thread exists) -> start the supervisor,
+// config -> block signals (before any thread exists) -> check that the
+// journal stores and reads back our entries -> start the supervisor,
 // which starts one thread per consumer group and sends READY=1 -> supervise ->
 // STOPPING=1 -> drain -> exit code.
 #include <proton/logger.h>
@@ -11,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,8 @@
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/errno_text.hpp"
+#include "iot-amqpd/journal_check.hpp"
+#include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/logging.hpp"
 #include "iot-amqpd/notifier.hpp"
 #include "iot-amqpd/supervisor.hpp"
@@ -33,6 +37,7 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitConfig = 78;  // EX_CONFIG
 constexpr const char* kDefaultConfig = "/etc/iot-amqpd/iot-amqpd.yaml";
+constexpr std::chrono::milliseconds kReadBackTimeout{5000};
 
 constexpr const char* kUsage =
     "Usage: iot-amqpd [-c|--config FILE] [--check-config] [--log-level LEVEL] [--log-target TARGET]\n"
@@ -152,6 +157,28 @@ int block_signals() {
     return ::signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+// Writes one entry and reads it back. "" when the daemon may go on (the
+// journal works, or journald is absent or not storing for now: then groups
+// hold their messages until it does), else why it never could.
+std::string check_read_back(iot::JournalFollower& follower) {
+    const iot::ReadBackCheck check = iot::check_journal_read_back(follower, kReadBackTimeout);
+    using Verdict = iot::ReadBackCheck::Verdict;
+    switch (check.verdict) {
+        case Verdict::works:
+            iot::log_event(spdlog::level::debug, iot::LogContext{"journal_checked", ""},
+                           "the journal stores and reads back our entries ({} ms)", check.elapsed.count());
+            return {};
+        case Verdict::no_journald:
+        case Verdict::not_storing:
+            iot::log_event(spdlog::level::warn, iot::LogContext{"journal_not_storing", ""},
+                           "journal read-back check: {}", check.explanation);
+            return {};
+        case Verdict::unreadable:
+        case Verdict::no_journal: break;
+    }
+    return check.explanation;
+}
+
 int check_config_only(const iot::LoadResult& loaded) {
     for (const auto& warning : loaded.warnings) (void)std::fprintf(stderr, "warning: %s\n", warning.c_str());
     if (!loaded.ok()) {
@@ -194,11 +221,30 @@ int main(int argc, char** argv) {
         return kExitFailure;
     }
 
-    // Steps 4-6: supervise until SIGTERM/SIGINT; STOPPING=1 is sent on every path out.
+    // Step 4: "acknowledged means stored" needs the journal read back.
+    std::shared_ptr<iot::JournalFollower> follower;
+    if (loaded.config->output.type == iot::OutputType::journald) {
+        std::string fatal;
+        try {
+            follower = std::make_shared<iot::JournalFollower>();
+            fatal = check_read_back(*follower);
+        } catch (const std::exception& e) {
+            fatal = e.what();
+        }
+        if (!fatal.empty()) {
+            iot::log_event(spdlog::level::critical, iot::LogContext{"journal_unreadable", ""}, "{}", fatal);
+            notifier.notify("STOPPING=1\nSTATUS=failed: " + fatal);
+            ::close(signal_fd);
+            spdlog::shutdown();
+            std::_Exit(kExitFailure);  // the follower's thread runs: no static destructors under it
+        }
+    }
+
+    // Steps 5-7: supervise until SIGTERM/SIGINT; STOPPING=1 is sent on every path out.
     int code = kExitFailure;
     try {
         iot::Supervisor supervisor(options.config_path, iot::LoadEnvironment::from_process(), loaded.config,
-                                   std::make_shared<iot::AlibabaIotProfile>(), notifier);
+                                   std::make_shared<iot::AlibabaIotProfile>(), notifier, follower);
         code = supervisor.run(signal_fd);
     } catch (const std::exception& e) {
         iot::log_event(spdlog::level::critical, iot::LogContext{"fatal", ""}, "fatal: {}", e.what());

@@ -50,6 +50,12 @@ std::string render_metrics(const std::vector<GroupMetrics>& groups, const Proces
                  [](auto& g) { return g.reconnects; });
     group_family(out, groups, "iot_amqpd_auth_failures_total", "counter", "Authentication failures.",
                  [](auto& g) { return g.auth_failures; });
+    group_family(out, groups, "iot_amqpd_journal_dropped_total", "counter",
+                 "Entries journald read but did not store (disk full, Storage=none, ...); each was written again.",
+                 [](auto& g) { return g.journal_dropped; });
+    group_family(out, groups, "iot_amqpd_journal_not_storing", "gauge",
+                 "1 while journald stores none of the group's entries and the group holds its messages.",
+                 [](auto& g) { return g.output_holding ? 1 : 0; });
     group_family(out, groups, "iot_amqpd_connections_connected", "gauge", "Connections with an attached receiver.",
                  [](auto& g) { return g.connected; });
     group_family(out, groups, "iot_amqpd_connections_configured", "gauge", "Connections configured for the group.",

@@ -56,12 +56,14 @@ std::string monotonic_usec() {
 }  // namespace
 
 Supervisor::Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-                       std::shared_ptr<const CloudProfile> profile, Notifier& notifier)
+                       std::shared_ptr<const CloudProfile> profile, Notifier& notifier,
+                       std::shared_ptr<JournalFollower> follower)
     : config_path_(std::move(config_path)),
       env_(std::move(env)),
       config_(std::move(config)),
       profile_(std::move(profile)),
-      notifier_(notifier) {}
+      notifier_(notifier),
+      follower_(std::move(follower)) {}
 
 Supervisor::~Supervisor() = default;
 
@@ -103,7 +105,7 @@ int Supervisor::run(int signal_fd) {
 }
 
 void Supervisor::start_group(const std::shared_ptr<const GroupConfig>& group) {
-    auto runner = std::make_unique<GroupRunner>(group, profile_, config_->output);
+    auto runner = std::make_unique<GroupRunner>(group, profile_, config_->output, follower_);
     runner->start();
     log_event(spdlog::level::info, LogContext{"group_started", group->name},
               "consumer group {} ({}): {} connection(s) to {}:{}", group->name, group->consumer_group_id,
@@ -205,6 +207,7 @@ std::string Supervisor::status_line(std::int64_t now) const {
     std::size_t connected = 0;
     std::uint64_t messages = 0;
     std::uint64_t write_errors = 0;
+    std::uint64_t dropped = 0;
     std::int64_t last_message = 0;
     std::string problems;
     for (const auto& [name, runner] : groups_) {
@@ -212,11 +215,13 @@ std::string Supervisor::status_line(std::int64_t now) const {
         if (h.connected.load() >= h.connections.load() && h.connections.load() > 0) ++connected;
         messages += h.written.load();
         write_errors += h.write_failures.load();
+        dropped += h.journal_dropped.load();
         last_message = std::max(last_message, h.last_message_ms.load());
         if (auto problem = h.problem(); !problem.empty()) problems += fmt::format("; {}: {}", name, problem);
     }
     std::string line = fmt::format("{}/{} groups connected, {} messages, {} write errors", connected, groups_.size(),
                                    messages, write_errors);
+    if (dropped > 0) line += fmt::format(", {} entries dropped by journald and written again", dropped);
     if (last_message > 0) line += fmt::format(", last message {}s ago", (now - last_message) / 1000);
     line += problems;
     if (!last_reload_result_.empty()) line += "; " + last_reload_result_;
@@ -235,6 +240,8 @@ std::vector<GroupMetrics> Supervisor::snapshot(std::int64_t now) const {
         m.write_failures = h.write_failures.load();
         m.reconnects = h.reconnects.load();
         m.auth_failures = h.auth_failures.load();
+        m.journal_dropped = h.journal_dropped.load();
+        m.output_holding = h.output_holding.load();
         m.connected = h.connected.load();
         m.connections = h.connections.load();
         const std::int64_t last = h.last_message_ms.load();

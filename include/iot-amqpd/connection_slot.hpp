@@ -17,7 +17,6 @@
 #include "iot-amqpd/backoff.hpp"
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/diagnosis.hpp"
-#include "iot-amqpd/read_tracker.hpp"
 
 namespace iot {
 
@@ -39,9 +38,6 @@ public:
     // Accepts the held deliveries whose writes are durable; returns how many.
     std::size_t settle(std::uint64_t durable_through);
     [[nodiscard]] bool holding() const { return !held_.empty(); }
-    // The output lost the writes in `lost`: a connection holding a delivery
-    // that waited for one closes without accepting. Returns true if it closed.
-    bool abandon_lost(WriteRange lost);
     // Flushes what a timer did to the connection (see tick()).
     void wake();
     // "" when healthy, else what went wrong and when the next attempt is.
@@ -60,6 +56,7 @@ private:
     void log_failure(SteadyTime now, Millis delay);
     int write_then_hold(proton::delivery& delivery, const proton::message& message);
     void grant_credit(int credit);
+    [[nodiscard]] bool may_grant() const;
     void drain_pending(SteadyTime now);
     void give_up_on_pending();
 

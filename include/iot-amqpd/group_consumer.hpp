@@ -13,7 +13,6 @@
 #include <proton/ssl.hpp>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +41,8 @@ inline constexpr Millis kCloseGrace{3000};
 // them), the output is polled this often, backing off while it makes no progress.
 inline constexpr Millis kFirstSettlePoll{1};
 inline constexpr Millis kMaxSettlePoll{50};
+// Entries journald dropped once and that were then stored are reported at most this often.
+inline constexpr std::chrono::minutes kDropReportEvery{1};
 
 class GroupConsumer final : public proton::messaging_handler {
 public:
@@ -63,6 +64,8 @@ public:
     [[nodiscard]] int write(const MessageRecord& record);
     [[nodiscard]] std::uint64_t last_write() const { return sink_->last_write(); }
     [[nodiscard]] std::uint64_t durable_through() const { return sink_->durable_through(); }
+    // The output stores nothing for now: grant no credit.
+    [[nodiscard]] bool output_holding() const { return output_holding_; }
     // A slot holds deliveries whose writes are not durable yet: poll the output soon.
     void settle_soon();
     [[nodiscard]] AttemptLimiter& limiter() { return limiter_; }
@@ -77,8 +80,7 @@ private:
     void begin_stop();
     void refresh_problem();
     void settle();
-    void check_for_lost_writes();
-    void recover_lost_writes(WriteRange lost);
+    void observe_output();
 
     std::shared_ptr<const GroupConfig> config_;
     std::shared_ptr<const CloudProfile> profile_;
@@ -94,14 +96,11 @@ private:
     bool stopping_ = false;
     SteadyTime stop_deadline_{};
 
-    // Ids of writes not durable yet, oldest first: if the output loses them,
-    // they must leave the dedup window so their redeliveries are written.
-    struct InTransit {
-        std::uint64_t write;
-        std::string id;
-    };
-    std::deque<InTransit> in_transit_;
     bool settle_scheduled_ = false;
+    bool output_holding_ = false;
+    SteadyTime output_holding_since_{};
+    std::uint64_t reported_dropped_ = 0;
+    SteadyTime last_drop_report_{};
     Millis settle_poll_{kFirstSettlePoll};
 };
 

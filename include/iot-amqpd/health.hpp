@@ -27,9 +27,11 @@ public:
     std::atomic<std::uint64_t> write_failures{0};  // failed write attempts
     std::atomic<std::uint64_t> reconnects{0};      // connection attempts after the first
     std::atomic<std::uint64_t> auth_failures{0};
-    std::atomic<int> connected{0};     // connections with an attached receiver
-    std::atomic<int> connections{0};   // configured connections
-    std::atomic<bool> started{false};  // the container is running
+    std::atomic<std::uint64_t> journal_dropped{0};  // entries journald read but did not store (written again)
+    std::atomic<bool> output_holding{false};        // journald stores nothing: holding, no credit
+    std::atomic<int> connected{0};                  // connections with an attached receiver
+    std::atomic<int> connections{0};                // configured connections
+    std::atomic<bool> started{false};               // the container is running
 
     // A short operator-facing description of the current problem, "" when healthy.
     void set_problem(std::string text);

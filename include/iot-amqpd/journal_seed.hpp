@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "iot-amqpd/dedup.hpp"
 
@@ -25,10 +24,5 @@ struct SeedResult {
 // Reads at most window.capacity() entries, none older than kSeedMaxAge.
 [[nodiscard]] SeedResult seed_from_journal(std::string_view syslog_identifier, std::string_view group,
                                            DedupWindow& window);
-
-// Which of `ids` the journal holds for this daemon and group (after journald
-// died with entries unread: the ones it did store must not be written again).
-[[nodiscard]] std::vector<std::string> find_in_journal(std::string_view syslog_identifier, std::string_view group,
-                                                       const std::vector<std::string>& ids);
 
 }  // namespace iot

@@ -1,30 +1,60 @@
-// Writes each message as one journal entry with the fields of DESIGN.md §6.
+// Writes each message as one journal entry with the fields of DESIGN.md §6,
+// and calls a write durable only once the entry can be read back from the
+// journal: journald may read an entry and drop it (disk full, Storage=none,
+// MaxLevelStore=, a rate limit) without telling anyone. Dropped entries are
+// written again (store_tracker.hpp); while journald stores nothing the sink
+// holds them and says so (holding()).
+//
+// Thread: owned by one group thread. The follower is shared (thread-safe).
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/journal_writer.hpp"
 #include "iot-amqpd/message_format.hpp"
 #include "iot-amqpd/message_sink.hpp"
+#include "iot-amqpd/store_tracker.hpp"
 
 namespace iot {
 
 class JournaldSink final : public MessageSink {
 public:
-    explicit JournaldSink(std::string syslog_identifier, std::string socket_path = kJournalSocketPath);
+    JournaldSink(std::string syslog_identifier, std::shared_ptr<JournalFollower> follower,
+                 std::string socket_path = kJournalSocketPath);
     [[nodiscard]] int write(const MessageRecord& record) override;
-    [[nodiscard]] std::uint64_t last_write() const override { return writer_.last_sent(); }
-    // An entry is durable once journald has read it (it stores each entry before reading the next).
-    [[nodiscard]] std::uint64_t durable_through() const override { return writer_.stored_through(); }
-    void poll() override { writer_.poll(); }
-    [[nodiscard]] std::optional<WriteRange> take_lost() override { return writer_.take_lost(); }
-    [[nodiscard]] std::vector<std::string> stored_among(std::string_view group,
-                                                        const std::vector<std::string>& ids) override;
+    // Any entry, with the same guarantee (IOT_RUN is appended to `fields`).
+    [[nodiscard]] int write_fields(std::vector<JournalField>& fields);
+    [[nodiscard]] std::uint64_t last_write() const override { return tracker_.last_write(); }
+    [[nodiscard]] std::uint64_t durable_through() const override { return tracker_.stored_through(); }
+    void poll() override;
+    [[nodiscard]] bool idle() const override { return tracker_.unstored() == 0; }
+    [[nodiscard]] bool holding() const override { return tracker_.holding(); }
+    [[nodiscard]] std::uint64_t dropped() const override { return tracker_.dropped(); }
+    [[nodiscard]] std::size_t unstored() const override { return tracker_.unstored(); }
 
 private:
+    int send_entry(std::string_view entry, std::uint64_t& datagram);
+
     std::string syslog_identifier_;
+    std::shared_ptr<JournalFollower> follower_;
+    std::shared_ptr<WriterLedger> ledger_;
+    std::string run_id_;  // the value of IOT_RUN
     JournalWriter writer_;
+    StoreTracker tracker_;
     JournalEntryBuffers buffers_;
+    std::string seq_field_;             // "IOT_SEQ=<writer>.<datagram>\n", the last field of every entry
+    std::vector<std::uint64_t> found_;  // datagrams the follower found, taken from the ledger
+    // Datagrams 1..through were decided when the follower had begun `ticket` passes.
+    struct Decision {
+        std::uint64_t through;
+        std::uint64_t ticket;
+    };
+    std::optional<Decision> decision_;
+    std::uint64_t decided_ = 0;  // the newest `through` handed to the tracker or waiting in decision_
 };
 
 }  // namespace iot

@@ -7,14 +7,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/message_record.hpp"
-#include "iot-amqpd/read_tracker.hpp"
 
 namespace iot {
 
@@ -26,21 +24,26 @@ public:
     [[nodiscard]] virtual int write(const MessageRecord& record) = 0;
     [[nodiscard]] virtual std::uint64_t last_write() const = 0;
 
-    // Writes 1..durable_through() are stored for good, or were reported by
-    // take_lost(). A sink whose write() is final returns last_write().
+    // Writes 1..durable_through() are stored for good. A sink whose write()
+    // is final returns last_write().
     [[nodiscard]] virtual std::uint64_t durable_through() const { return last_write(); }
-    // Looks for progress when nothing is being written.
+    // Looks for progress; called while writes are not durable yet.
     virtual void poll() {}
-    // Writes the sink took but its output then lost; once.
-    [[nodiscard]] virtual std::optional<WriteRange> take_lost() { return std::nullopt; }
-    // Which of `ids`, written for `group`, the output did store: after a loss,
-    // the ones not to write again.
-    [[nodiscard]] virtual std::vector<std::string> stored_among(std::string_view /*group*/,
-                                                                const std::vector<std::string>& /*ids*/) {
-        return {};
-    }
+    // True when every write is durable.
+    [[nodiscard]] virtual bool idle() const { return true; }
+    // True while the output takes writes but stores none (they are kept and
+    // written again): hold, grant no credit, and say so.
+    [[nodiscard]] virtual bool holding() const { return false; }
+    // Writes the output took and then dropped (each was written again).
+    [[nodiscard]] virtual std::uint64_t dropped() const { return 0; }
+    // Writes not durable yet.
+    [[nodiscard]] virtual std::size_t unstored() const { return 0; }
 };
 
-[[nodiscard]] std::unique_ptr<MessageSink> make_sink(const OutputConfig& output);
+class JournalFollower;
+
+// `follower` reads journal entries back; required for output type journald.
+[[nodiscard]] std::unique_ptr<MessageSink> make_sink(const OutputConfig& output,
+                                                     const std::shared_ptr<JournalFollower>& follower);
 
 }  // namespace iot

@@ -51,6 +51,9 @@ public:
     // returned by reader_lost().
     [[nodiscard]] std::uint64_t resolved_through() const { return proven_; }
     [[nodiscard]] std::uint64_t last_sent() const { return last_sent_; }
+    // Datagrams 1..left_queue_through() left the queue: read, or gone with a
+    // reader that died (not yet told apart: nothing sent since proved it alive).
+    [[nodiscard]] std::uint64_t left_queue_through() const { return inferred_; }
     // True when an inference waits for a send to prove the reader alive.
     [[nodiscard]] bool awaiting_proof() const { return inferred_ > proven_; }
 

@@ -17,6 +17,7 @@
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/group_runner.hpp"
+#include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/metrics.hpp"
 #include "iot-amqpd/notifier.hpp"
 
@@ -26,8 +27,10 @@ inline constexpr std::chrono::milliseconds kStopTimeout{10000};
 
 class Supervisor {
 public:
+    // `follower` reads journal entries back (journald output; null for stdout).
     Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-               std::shared_ptr<const CloudProfile> profile, Notifier& notifier);
+               std::shared_ptr<const CloudProfile> profile, Notifier& notifier,
+               std::shared_ptr<JournalFollower> follower);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
@@ -52,6 +55,7 @@ private:
     std::shared_ptr<const Config> config_;
     std::shared_ptr<const CloudProfile> profile_;
     Notifier& notifier_;
+    std::shared_ptr<JournalFollower> follower_;
     std::map<std::string, std::unique_ptr<GroupRunner>> groups_;
 
     std::int64_t started_ms_ = 0;

@@ -149,57 +149,67 @@ TEST(JournalWriter, ReportsAJournalThatStoppedListening) {
     EXPECT_EQ(writer.send({{"MESSAGE", "second"}}), ECONNREFUSED);
 }
 
-TEST(JournalWriter, AnEntryIsStoredOnlyOnceJournaldHasReadIt) {
+// journald stores or drops an entry before it reads the next datagram: an
+// entry is decided once a later datagram has left the queue.
+TEST(JournalWriter, AnEntryIsDecidedOnceJournaldReadALaterDatagram) {
     FakeJournal journal;
     JournalWriter writer(journal.path());
     ASSERT_EQ(writer.send({{"MESSAGE", "one"}}), 0);
     ASSERT_EQ(writer.send({{"MESSAGE", "two"}}), 0);
     EXPECT_EQ(writer.last_sent(), 2u);
     writer.poll();
-    EXPECT_EQ(writer.stored_through(), 0u) << "both still sit in the socket queue";
+    EXPECT_EQ(writer.decided_through(), 0u) << "both still sit in the socket queue";
     EXPECT_NE(journal.receive_size(), 0u);
     writer.poll();
-    EXPECT_EQ(writer.stored_through(), 1u);
+    EXPECT_EQ(writer.decided_through(), 0u) << "one was read and may still be being stored";
     EXPECT_NE(journal.receive_size(), 0u);
-    EXPECT_EQ(journal.receive_size(), 0u) << "the proof of life is an empty datagram, which journald ignores";
     writer.poll();
-    EXPECT_GE(writer.stored_through(), 2u);
-    EXPECT_FALSE(writer.take_lost().has_value());
+    EXPECT_EQ(writer.decided_through(), 1u);
+    EXPECT_EQ(journal.receive_size(), 0u) << "the probe is an empty datagram, which journald ignores";
+    writer.poll();
+    EXPECT_EQ(writer.decided_through(), 2u);
 }
 
-TEST(JournalWriter, ReportsWhatAKilledJournaldTookAlongUnread) {
+TEST(JournalWriter, AKilledJournaldDecidesEverythingItWasSent) {
     FakeJournal journal;
     JournalWriter writer(journal.path());
     ASSERT_EQ(writer.send({{"MESSAGE", "one"}}), 0);
     ASSERT_EQ(writer.send({{"MESSAGE", "two"}}), 0);
     ASSERT_EQ(writer.send({{"MESSAGE", "three"}}), 0);
     EXPECT_NE(journal.receive_size(), 0u);
-    writer.poll();  // proves "one" read
-    ASSERT_EQ(writer.stored_through(), 1u);
+    writer.poll();
+    ASSERT_EQ(writer.decided_through(), 0u);
     journal.close_socket();  // killed: "two" and "three" (and the probe) go with its queue
     writer.poll();
-    const auto lost = writer.take_lost();
-    ASSERT_TRUE(lost.has_value());
-    EXPECT_EQ(lost->first, 2u);
-    EXPECT_GE(lost->last, 3u);
-    EXPECT_FALSE(writer.take_lost().has_value()) << "reported once";
+    EXPECT_GE(writer.decided_through(), 3u) << "a dead journald can store none of them any more";
     EXPECT_EQ(writer.send({{"MESSAGE", "four"}}), ECONNREFUSED) << "nobody listens any more";
+    EXPECT_EQ(writer.decided_through(), writer.last_sent());
 }
 
-TEST(JournalWriter, ARestartedJournaldTakesTheNextEntryAndTheLossIsReported) {
+TEST(JournalWriter, ARestartedJournaldTakesTheNextEntryAndTheOldOnesAreDecided) {
     FakeJournal journal;
     JournalWriter writer(journal.path());
     ASSERT_EQ(writer.send({{"MESSAGE", "one"}}), 0);
     journal.restart();  // killed with "one" unread; the next journald binds the same path
     ASSERT_EQ(writer.send({{"MESSAGE", "two"}}), 0);
-    const auto lost = writer.take_lost();
-    ASSERT_TRUE(lost.has_value());
-    EXPECT_EQ(lost->first, 1u);
-    EXPECT_EQ(lost->last, 1u);
     EXPECT_EQ(writer.last_sent(), 2u);
+    EXPECT_EQ(writer.decided_through(), 1u) << "one went with the old journald";
     EXPECT_EQ(parse(journal.receive()).at("MESSAGE"), "two");
     writer.poll();
-    EXPECT_EQ(writer.stored_through(), 2u);
+    EXPECT_EQ(journal.receive_size(), 0u) << "a probe behind two";
+    writer.poll();
+    EXPECT_EQ(writer.decided_through(), 2u);
+}
+
+TEST(JournalWriter, SendsTheTrailerAfterTheEntry) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    std::string entry;
+    encode_journal_entry({{"MESSAGE", "body"}, {"PRIORITY", "6"}}, entry);
+    ASSERT_EQ(writer.send(entry, "IOT_SEQ=1.1\n"), 0);
+    const auto got = parse(journal.receive());
+    EXPECT_EQ(got.at("MESSAGE"), "body");
+    EXPECT_EQ(got.at("IOT_SEQ"), "1.1");
 }
 
 }  // namespace

@@ -20,12 +20,16 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     g.connected = 2;
     g.connections = 2;
     g.seconds_since_last_message = 1.5;
+    g.journal_dropped = 7;
+    g.output_holding = true;
     ProcessMetrics p;
     p.uptime_seconds = 12.25;
     p.reloads_succeeded = 3;
     const std::string text = render_metrics({g}, p);
     EXPECT_NE(text.find("iot_amqpd_messages_written_total{group=\"factory-\\\"a\\\"\"} 9\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_reloads_total{result=\"succeeded\"} 3\n"), std::string::npos);
+    EXPECT_NE(text.find("iot_amqpd_journal_dropped_total{group=\"factory-\\\"a\\\"\"} 7\n"), std::string::npos);
+    EXPECT_NE(text.find("iot_amqpd_journal_not_storing{group=\"factory-\\\"a\\\"\"} 1\n"), std::string::npos);
     // Every line is a comment or `name{labels} value`.
     const std::regex sample(R"(^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"\})? -?[0-9.]+$)");
     std::istringstream lines(text);
@@ -36,7 +40,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
         EXPECT_TRUE(std::regex_match(line, sample)) << line;
         ++samples;
     }
-    EXPECT_EQ(samples, 12);
+    EXPECT_EQ(samples, 14);
 }
 
 TEST(Metrics, WritesTheFileAtomically) {

@@ -1,0 +1,200 @@
+#include "iot-amqpd/journal_follower.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "iot-amqpd/errno_text.hpp"
+
+namespace iot {
+namespace {
+
+// While writers wait, a pass at most this often: it batches what journald
+// wrote meanwhile, and keeps the follower's CPU small next to journald's.
+constexpr auto kPassInterval = std::chrono::microseconds(250);
+// With nobody waiting, a pass this often anyway, so rotated and deleted
+// journal files are noticed and closed.
+constexpr auto kIdlePass = std::chrono::seconds(1);
+constexpr std::uint32_t kUserUidFloor = 1000;
+
+std::string random_run_id() {
+    std::uint64_t bits = 0;
+    if (::getrandom(&bits, sizeof bits, 0) != static_cast<ssize_t>(sizeof bits)) {
+        // Unique enough per boot without the entropy pool: PID and start time.
+        bits = (static_cast<std::uint64_t>(::getpid()) << 40) ^
+               static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id(16, '0');
+    for (std::size_t i = 0; i < id.size(); ++i) id[i] = kHex[(bits >> (60 - 4 * i)) & 0xF];
+    return id;
+}
+
+// "IOT_SEQ=<writer>.<datagram>" -> both numbers; false when malformed.
+bool parse_seq(std::string_view field, std::uint32_t& writer, std::uint64_t& datagram) {
+    const std::string_view prefix = "IOT_SEQ=";
+    if (field.substr(0, prefix.size()) != prefix) return false;
+    field.remove_prefix(prefix.size());
+    const char* end = field.data() + field.size();
+    auto [dot, e1] = std::from_chars(field.data(), end, writer);
+    if (e1 != std::errc() || dot == end || *dot != '.') return false;
+    auto [last, e2] = std::from_chars(dot + 1, end, datagram);
+    return e2 == std::errc() && last == end;
+}
+
+}  // namespace
+
+void WriterLedger::found(const std::vector<std::uint64_t>& datagrams) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    found_.insert(found_.end(), datagrams.begin(), datagrams.end());
+}
+
+void WriterLedger::take(std::vector<std::uint64_t>& out) {
+    out.clear();
+    const std::lock_guard<std::mutex> lock(mutex_);
+    out.swap(found_);
+}
+
+struct JournalFollower::Journal {
+    sd_journal* j = nullptr;
+    Journal() = default;
+    Journal(const Journal&) = delete;
+    Journal& operator=(const Journal&) = delete;
+    ~Journal() {
+        if (j != nullptr) sd_journal_close(j);
+    }
+};
+
+JournalFollower::JournalFollower() : run_field_(std::string(kRunField) + "=" + random_run_id()) {
+    std::promise<void> opened;
+    std::future<void> result = opened.get_future();
+    thread_ = std::thread([this, &opened] {
+        // Opened, used and closed on this thread only.
+        auto journal = std::make_unique<Journal>();
+        int flags = SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM;
+        if (::getuid() >= kUserUidFloor) flags |= SD_JOURNAL_CURRENT_USER;  // where journald puts a user's entries
+        int r = sd_journal_open(&journal->j, flags);
+        if (r >= 0) r = sd_journal_add_match(journal->j, run_field_.data(), run_field_.size());
+        // The run id is new, so no entry matches yet: from the head there is nothing to skip.
+        if (r >= 0) r = sd_journal_seek_head(journal->j);
+        // Without the descriptor (inotify), sd_journal_process() never notices new or deleted files.
+        if (r >= 0) r = sd_journal_get_fd(journal->j);
+        if (r < 0) {
+            opened.set_exception(std::make_exception_ptr(
+                std::runtime_error("cannot open the journal to read entries back: " + errno_text(-r))));
+            return;
+        }
+        journal_ = std::move(journal);
+        opened.set_value();
+        run();
+        journal_.reset();
+    });
+    try {
+        result.get();
+    } catch (...) {
+        thread_.join();
+        throw;
+    }
+}
+
+JournalFollower::~JournalFollower() {
+    {
+        const std::lock_guard<std::mutex> lock(wake_mutex_);
+        stop_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<WriterLedger> JournalFollower::register_writer() {
+    const std::lock_guard<std::mutex> lock(writers_mutex_);
+    auto ledger = std::make_shared<WriterLedger>(next_writer_++);
+    writers_[ledger->writer()] = ledger;
+    return ledger;
+}
+
+void JournalFollower::want_pass() {
+    if (wanted_hint_.exchange(true, std::memory_order_acq_rel)) return;  // asked already, not yet taken
+    {
+        const std::lock_guard<std::mutex> lock(wake_mutex_);
+        wanted_ = true;
+    }
+    wake_.notify_one();
+}
+
+void JournalFollower::run() {
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(wake_mutex_);
+            wake_.wait_for(lock, kIdlePass, [this] { return wanted_ || stop_; });
+            if (stop_) return;
+            // The hint first: a writer that finds it still set knows this pass has not begun.
+            wanted_hint_.store(false, std::memory_order_release);
+            wanted_ = false;
+        }
+        pass();
+        std::this_thread::sleep_for(kPassInterval);  // a rate limit, not a wait for anything
+    }
+}
+
+void JournalFollower::pass() {
+    const std::uint64_t number = started_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    sd_journal* j = journal_->j;
+    (void)sd_journal_process(j);
+    std::map<std::uint32_t, std::vector<std::uint64_t>> found;
+    while (sd_journal_next(j) > 0) {
+        const void* data = nullptr;
+        std::size_t length = 0;
+        if (sd_journal_get_data(j, kSeqField, &data, &length) < 0) continue;
+        std::uint32_t writer = 0;
+        std::uint64_t datagram = 0;
+        if (parse_seq(std::string_view(static_cast<const char*>(data), length), writer, datagram))
+            found[writer].push_back(datagram);
+    }
+    if (!found.empty()) {
+        const std::lock_guard<std::mutex> lock(writers_mutex_);
+        for (auto& [writer, datagrams] : found) {
+            const auto it = writers_.find(writer);
+            if (it == writers_.end()) continue;
+            if (auto ledger = it->second.lock())
+                ledger->found(datagrams);
+            else
+                writers_.erase(it);  // its group stopped
+        }
+    }
+    completed_.store(number, std::memory_order_release);
+}
+
+JournalAccess JournalFollower::access() {
+    JournalAccess result;
+    namespace fs = std::filesystem;
+    for (const char* root : {"/run/log/journal", "/var/log/journal"}) {
+        std::error_code ec;
+        for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+             !ec && it != end; it.increment(ec)) {
+            if (it.depth() > 1 || it->path().extension() != ".journal") continue;
+            result.any_file = true;
+            const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+            if (fd >= 0) {
+                ::close(fd);
+            } else if (!result.unreadable_file) {
+                result.unreadable_file = true;
+                result.unreadable_path = it->path().string();
+            }
+        }
+    }
+    return result;
+}
+
+}  // namespace iot
