@@ -6,6 +6,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -66,6 +67,68 @@ void WriterLedger::take(std::vector<std::uint64_t>& out) {
     out.swap(found_);
 }
 
+int open_journal_serialized(sd_journal** journal, int flags) {
+    // Two concurrent first calls of sd_journal_open race on a libsystemd
+    // global (the random key its hashmaps share, filled by getrandom;
+    // ThreadSanitizer reports it): one open at a time, process-wide.
+    static std::mutex open_mutex;
+    const std::lock_guard<std::mutex> lock(open_mutex);
+    return sd_journal_open(journal, flags);
+}
+
+int open_own_journal(sd_journal** journal) {
+    int flags = SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM;
+    if (::getuid() >= kUserUidFloor) flags |= SD_JOURNAL_CURRENT_USER;  // where journald puts a user's entries
+    return open_journal_serialized(journal, flags);
+}
+
+namespace {
+
+struct JournalHandle {
+    sd_journal* j = nullptr;
+    JournalHandle() = default;
+    JournalHandle(const JournalHandle&) = delete;
+    JournalHandle& operator=(const JournalHandle&) = delete;
+    ~JournalHandle() {
+        if (j != nullptr) sd_journal_close(j);
+    }
+};
+
+}  // namespace
+
+// Each IOT_SEQ value names one entry (two after journald copies the runtime
+// journal to /var), so matching only on it walks no long entry array: this
+// stays exact where following the journal while journald appends may not
+// (systemd 252's bisection of arrays being filled). IOT_RUN is then compared,
+// since another run of the daemon used the same numbers.
+std::vector<std::uint64_t> lookup_stored(const std::string& run_field, std::uint32_t writer,
+                                         const std::vector<std::uint64_t>& datagrams) {
+    std::vector<std::uint64_t> stored;
+    if (datagrams.empty()) return stored;
+    JournalHandle handle;
+    int r = open_own_journal(&handle.j);
+    std::string match;
+    for (std::size_t i = 0; r >= 0 && i < datagrams.size(); ++i) {
+        match = std::string(kSeqField) + "=" + std::to_string(writer) + "." + std::to_string(datagrams[i]);
+        r = sd_journal_add_match(handle.j, match.data(), match.size());
+    }
+    if (r < 0) return stored;
+    const std::string_view run(run_field);
+    while (sd_journal_next(handle.j) > 0) {
+        const void* data = nullptr;
+        std::size_t length = 0;
+        if (sd_journal_get_data(handle.j, kRunField, &data, &length) < 0) continue;
+        if (std::string_view(static_cast<const char*>(data), length) != run) continue;
+        if (sd_journal_get_data(handle.j, kSeqField, &data, &length) < 0) continue;
+        std::uint32_t found_writer = 0;
+        std::uint64_t datagram = 0;
+        if (parse_seq(std::string_view(static_cast<const char*>(data), length), found_writer, datagram) &&
+            found_writer == writer)
+            stored.push_back(datagram);
+    }
+    return stored;
+}
+
 struct JournalFollower::Journal {
     sd_journal* j = nullptr;
     Journal() = default;
@@ -82,9 +145,7 @@ JournalFollower::JournalFollower() : run_field_(std::string(kRunField) + "=" + r
     thread_ = std::thread([this, &opened] {
         // Opened, used and closed on this thread only.
         auto journal = std::make_unique<Journal>();
-        int flags = SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM;
-        if (::getuid() >= kUserUidFloor) flags |= SD_JOURNAL_CURRENT_USER;  // where journald puts a user's entries
-        int r = sd_journal_open(&journal->j, flags);
+        int r = open_own_journal(&journal->j);
         if (r >= 0) r = sd_journal_add_match(journal->j, run_field_.data(), run_field_.size());
         // The run id is new, so no entry matches yet: from the head there is nothing to skip.
         if (r >= 0) r = sd_journal_seek_head(journal->j);
@@ -153,10 +214,26 @@ void JournalFollower::pass() {
     sd_journal* j = journal_->j;
     (void)sd_journal_process(j);
     std::map<std::uint32_t, std::vector<std::uint64_t>> found;
-    while (sd_journal_next(j) > 0) {
+    // A pass is complete only when it reached the end: an entry that could
+    // not be read (the reader can meet an object journald is still writing)
+    // is read again by the next pass, never skipped, or it would later be
+    // taken for dropped and written twice.
+    bool complete = false;
+    for (;;) {
+        const int r = sd_journal_next(j);
+        if (r == 0) {
+            complete = true;
+            break;
+        }
+        if (r < 0) break;
         const void* data = nullptr;
         std::size_t length = 0;
-        if (sd_journal_get_data(j, kSeqField, &data, &length) < 0) continue;
+        const int got = sd_journal_get_data(j, kSeqField, &data, &length);
+        if (got == -ENOENT) continue;  // one of our entries without a sequence number: not ours to track
+        if (got < 0) {
+            (void)sd_journal_previous(j);
+            break;
+        }
         std::uint32_t writer = 0;
         std::uint64_t datagram = 0;
         if (parse_seq(std::string_view(static_cast<const char*>(data), length), writer, datagram))
@@ -173,7 +250,7 @@ void JournalFollower::pass() {
                 writers_.erase(it);  // its group stopped
         }
     }
-    completed_.store(number, std::memory_order_release);
+    if (complete) completed_.store(number, std::memory_order_release);
 }
 
 JournalAccess JournalFollower::access() {

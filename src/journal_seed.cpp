@@ -2,11 +2,11 @@
 
 #include <systemd/sd-journal.h>
 
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "iot-amqpd/health.hpp"
+#include "iot-amqpd/journal_follower.hpp"
 
 namespace iot {
 namespace {
@@ -29,16 +29,7 @@ int add_match(sd_journal* j, std::string_view field, std::string_view value) {
 
 // Opens the journal with matches for the entries this daemon wrote for `group`.
 int open_group_entries(JournalHandle& handle, std::string_view syslog_identifier, std::string_view group) {
-    int r = 0;
-    {
-        // Group threads seed at the same time, and two concurrent first calls
-        // of sd_journal_open race on a libsystemd global (the random key its
-        // hashmaps share, filled by getrandom; ThreadSanitizer reports it):
-        // one open at a time.
-        static std::mutex open_mutex;
-        const std::lock_guard<std::mutex> lock(open_mutex);
-        r = sd_journal_open(&handle.j, SD_JOURNAL_LOCAL_ONLY);
-    }
+    int r = open_journal_serialized(&handle.j, SD_JOURNAL_LOCAL_ONLY);
     if (r >= 0) r = add_match(handle.j, "SYSLOG_IDENTIFIER", syslog_identifier);
     if (r >= 0) r = add_match(handle.j, "IOT_CONSUMER_GROUP", group);
     return r;

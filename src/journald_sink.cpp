@@ -32,7 +32,10 @@ int JournaldSink::write_fields(std::vector<JournalField>& fields) {
     std::string entry = tracker_.spare_buffer();
     encode_journal_entry(fields, entry);
     follower_->want_pass();
-    if (!tracker_.sending_freely()) {  // behind entries journald dropped: sent when it stores again
+    if (!tracker_.sending_freely()) {
+        // journald absent (the last send failed): the caller holds the message and retries.
+        if (send_error_ != 0) return send_error_;
+        // Behind entries journald dropped: sent when it stores again.
         (void)tracker_.add_queued(std::move(entry));
         return 0;
     }
@@ -52,7 +55,8 @@ int JournaldSink::send_entry(std::string_view entry, std::uint64_t& datagram) {
     seq_field_ += '.';
     append_number(seq_field_, datagram);
     seq_field_ += '\n';
-    return writer_.send(entry, seq_field_);
+    send_error_ = writer_.send(entry, seq_field_);
+    return send_error_;
 }
 
 void JournaldSink::poll() {
@@ -63,6 +67,13 @@ void JournaldSink::poll() {
     if (decision_ && follower_->pass_done_since(decision_->ticket)) {
         ledger_->take(found_);  // everything that pass found
         tracker_.seen(found_);
+        // What the follower did not find is looked up once more before it counts as dropped.
+        const auto unseen = tracker_.unseen_through(decision_->through);
+        if (!unseen.empty()) {
+            const auto stored = lookup_stored(follower_->run_field(), ledger_->writer(), unseen);
+            missed_by_follower_ += stored.size();
+            tracker_.seen(stored);
+        }
         tracker_.decided(decision_->through, now);
         decision_.reset();
     }

@@ -61,6 +61,15 @@ void StoreTracker::seen(const std::vector<std::uint64_t>& datagrams) {
     while (!out_.empty() && out_.front().seen) out_.pop_front();
 }
 
+std::vector<std::uint64_t> StoreTracker::unseen_through(std::uint64_t through) const {
+    std::vector<std::uint64_t> unseen;
+    for (const Out& out : out_) {
+        if (out.datagram > through) break;
+        if (!out.seen) unseen.push_back(out.datagram);
+    }
+    return unseen;
+}
+
 void StoreTracker::decided(std::uint64_t through, Clock::time_point now) {
     while (!out_.empty() && out_.front().datagram <= through) {
         if (!out_.front().seen) dropped(out_.front().write, now);

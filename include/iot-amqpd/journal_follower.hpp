@@ -21,6 +21,8 @@
 // thread-safe; a WriterLedger is shared by the follower and one writer.
 #pragma once
 
+#include <systemd/sd-journal.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -58,6 +60,18 @@ struct JournalAccess {
     bool unreadable_file = false;  // one of them cannot be opened by this process
     std::string unreadable_path;   // the first such file
 };
+
+// Which of `datagrams` (of `writer`, in the run of `run_field`) the journal
+// holds, looked up afresh: the check before an entry the follower did not
+// find is taken for dropped and written again. Any thread; opens its own
+// sd_journal for the call.
+[[nodiscard]] std::vector<std::uint64_t> lookup_stored(const std::string& run_field, std::uint32_t writer,
+                                                       const std::vector<std::uint64_t>& datagrams);
+
+// sd_journal_open(), one call at a time in the process (see the definition),
+// with `flags`; and with the flags this daemon reads its own entries with.
+int open_journal_serialized(sd_journal** journal, int flags);
+int open_own_journal(sd_journal** journal);
 
 class JournalFollower {
 public:

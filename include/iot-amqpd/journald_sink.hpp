@@ -35,6 +35,8 @@ public:
     [[nodiscard]] bool holding() const override { return tracker_.holding(); }
     [[nodiscard]] std::uint64_t dropped() const override { return tracker_.dropped(); }
     [[nodiscard]] std::size_t unstored() const override { return tracker_.unstored(); }
+    // Stored entries the follower had not found when they were decided (the look-up did).
+    [[nodiscard]] std::uint64_t missed_by_follower() const { return missed_by_follower_; }
 
 private:
     int send_entry(std::string_view entry, std::uint64_t& datagram);
@@ -54,7 +56,10 @@ private:
         std::uint64_t ticket;
     };
     std::optional<Decision> decision_;
-    std::uint64_t decided_ = 0;  // the newest `through` handed to the tracker or waiting in decision_
+    std::uint64_t decided_ = 0;
+    std::uint64_t missed_by_follower_ = 0;
+    int send_error_ = 0;  // of the last send: not 0 while journald refuses entries  // entries only the look-up found
+                          // (diagnostics)  // the newest `through` handed to the tracker or waiting in decision_
 };
 
 }  // namespace iot

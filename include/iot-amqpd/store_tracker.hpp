@@ -59,6 +59,9 @@ public:
 
     // Datagrams found in the journal: their writes are stored.
     void seen(const std::vector<std::uint64_t>& datagrams);
+    // Sent datagrams up to `through` not found yet: what decided() would take
+    // for dropped (to look up once more first).
+    [[nodiscard]] std::vector<std::uint64_t> unseen_through(std::uint64_t through) const;
     // Datagrams 1..through are decided, and the journal was read completely
     // since: those not seen were dropped and are queued again.
     void decided(std::uint64_t through, Clock::time_point now);
