@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -28,6 +29,10 @@ constexpr auto kPassInterval = std::chrono::microseconds(250);
 // journal files are noticed and closed.
 constexpr auto kIdlePass = std::chrono::seconds(1);
 constexpr std::uint32_t kUserUidFloor = 1000;
+// Reopen the follower's journal after this many entries (and not more often
+// than kMinOpenTime): see Journal::worth_reopening().
+constexpr std::uint64_t kReopenAfterEntries = 2048;
+constexpr auto kMinOpenTime = std::chrono::milliseconds(500);
 
 std::string random_run_id() {
     std::uint64_t bits = 0;
@@ -131,11 +136,45 @@ std::vector<std::uint64_t> lookup_stored(const std::string& run_field, std::uint
 
 struct JournalFollower::Journal {
     sd_journal* j = nullptr;
+    std::string cursor;  // of the last entry read; where a reopened journal goes on
+    std::uint64_t read_since_open = 0;
+    std::chrono::steady_clock::time_point opened_at{};
+
     Journal() = default;
     Journal(const Journal&) = delete;
     Journal& operator=(const Journal&) = delete;
-    ~Journal() {
+    ~Journal() { close(); }
+
+    void close() {
         if (j != nullptr) sd_journal_close(j);
+        j = nullptr;
+    }
+
+    // Opens the journal matching `run_field` and places it after `after` (a
+    // cursor; "" = before the first entry). 0 or a negative errno.
+    int open(const std::string& run_field, const std::string& after) {
+        close();
+        int r = open_own_journal(&j);
+        if (r >= 0) r = sd_journal_add_match(j, run_field.data(), run_field.size());
+        if (r >= 0) r = after.empty() ? sd_journal_seek_head(j) : sd_journal_seek_cursor(j, after.c_str());
+        if (r >= 0 && !after.empty()) {
+            // Onto the cursor's entry; if it is gone (a deleted file), the next pass starts at the one found.
+            r = sd_journal_next(j);
+            if (r > 0 && sd_journal_test_cursor(j, after.c_str()) <= 0) r = sd_journal_previous(j);
+        }
+        // Without the descriptor (inotify), sd_journal_process() never notices new or deleted files.
+        if (r >= 0) r = sd_journal_get_fd(j);
+        read_since_open = 0;
+        opened_at = std::chrono::steady_clock::now();
+        if (r < 0) close();  // the next pass tries again
+        return r < 0 ? r : 0;
+    }
+
+    // Every page of the journal a pass reads stays mapped, and counts in this
+    // process's RSS, until sd-journal drops its window: following a busy
+    // journal for long would look like hundreds of MiB. A reopen drops them.
+    [[nodiscard]] bool worth_reopening() const {
+        return read_since_open >= kReopenAfterEntries && std::chrono::steady_clock::now() - opened_at >= kMinOpenTime;
     }
 };
 
@@ -145,13 +184,8 @@ JournalFollower::JournalFollower() : run_field_(std::string(kRunField) + "=" + r
     thread_ = std::thread([this, &opened] {
         // Opened, used and closed on this thread only.
         auto journal = std::make_unique<Journal>();
-        int r = open_own_journal(&journal->j);
-        if (r >= 0) r = sd_journal_add_match(journal->j, run_field_.data(), run_field_.size());
         // The run id is new, so no entry matches yet: from the head there is nothing to skip.
-        if (r >= 0) r = sd_journal_seek_head(journal->j);
-        // Without the descriptor (inotify), sd_journal_process() never notices new or deleted files.
-        if (r >= 0) r = sd_journal_get_fd(journal->j);
-        if (r < 0) {
+        if (const int r = journal->open(run_field_, ""); r < 0) {
             opened.set_exception(std::make_exception_ptr(
                 std::runtime_error("cannot open the journal to read entries back: " + errno_text(-r))));
             return;
@@ -211,6 +245,7 @@ void JournalFollower::run() {
 
 void JournalFollower::pass() {
     const std::uint64_t number = started_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (journal_->j == nullptr && journal_->open(run_field_, journal_->cursor) < 0) return;
     sd_journal* j = journal_->j;
     (void)sd_journal_process(j);
     std::map<std::uint32_t, std::vector<std::uint64_t>> found;
@@ -238,6 +273,14 @@ void JournalFollower::pass() {
         std::uint64_t datagram = 0;
         if (parse_seq(std::string_view(static_cast<const char*>(data), length), writer, datagram))
             found[writer].push_back(datagram);
+        ++journal_->read_since_open;
+    }
+    if (complete && journal_->read_since_open > 0) {
+        char* cursor = nullptr;
+        if (sd_journal_get_cursor(j, &cursor) >= 0) {
+            journal_->cursor = cursor;
+            std::free(cursor);  // NOLINT(cppcoreguidelines-no-malloc): sd-journal allocates it with malloc
+        }
     }
     if (!found.empty()) {
         const std::lock_guard<std::mutex> lock(writers_mutex_);
@@ -251,6 +294,10 @@ void JournalFollower::pass() {
         }
     }
     if (complete) completed_.store(number, std::memory_order_release);
+    // After a complete pass, so the pass counts; an entry the reopened journal
+    // skipped would only be looked up once more (lookup_stored), never lost.
+    if (complete && journal_->worth_reopening() && !journal_->cursor.empty())
+        (void)journal_->open(run_field_, journal_->cursor);
 }
 
 JournalAccess JournalFollower::access() {

@@ -6,8 +6,10 @@
 namespace iot {
 namespace {
 
-// Enough reusable buffers for a burst of stored entries; more would only hold memory.
-constexpr std::size_t kMaxSpares = 64;
+// Enough reusable buffers for a burst of ordinary entries; more, or big ones
+// (a flood of 64 KiB bodies), would only hold memory.
+constexpr std::size_t kMaxSpares = 32;
+constexpr std::size_t kMaxSpareBytes = 16 * 1024;
 
 }  // namespace
 
@@ -80,7 +82,7 @@ void StoreTracker::decided(std::uint64_t through, Clock::time_point now) {
 void StoreTracker::stored(std::uint64_t write) {
     Write& w = at(write);
     w.state = State::stored;
-    if (spares_.size() < kMaxSpares) spares_.push_back(std::move(w.entry));
+    if (spares_.size() < kMaxSpares && w.entry.capacity() <= kMaxSpareBytes) spares_.push_back(std::move(w.entry));
     w.entry = std::string();
     if (probe_ == write) {  // journald stores again: everything queued may go
         storing_ = true;
