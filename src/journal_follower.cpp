@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 
 #include <cerrno>
@@ -33,6 +35,8 @@ constexpr std::uint32_t kUserUidFloor = 1000;
 // than kMinOpenTime): see Journal::worth_reopening().
 constexpr std::uint64_t kReopenAfterEntries = 2048;
 constexpr auto kMinOpenTime = std::chrono::milliseconds(500);
+// How often a pass checks whether journald rotated or began a file.
+constexpr auto kFilesCheckInterval = std::chrono::milliseconds(50);
 
 std::string random_run_id() {
     std::uint64_t bits = 0;
@@ -72,14 +76,31 @@ void WriterLedger::take(std::vector<std::uint64_t>& out) {
     out.swap(found_);
 }
 
+namespace {
+
+// Two concurrent first calls of sd_journal_open race on a libsystemd global
+// (the random key its hashmaps share, filled by getrandom; ThreadSanitizer
+// reports it): one open at a time, process-wide.
+std::mutex& journal_open_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+}  // namespace
+
 int open_journal_serialized(sd_journal** journal, int flags) {
-    // Two concurrent first calls of sd_journal_open race on a libsystemd
-    // global (the random key its hashmaps share, filled by getrandom;
-    // ThreadSanitizer reports it): one open at a time, process-wide.
-    static std::mutex open_mutex;
-    const std::lock_guard<std::mutex> lock(open_mutex);
+    const std::lock_guard<std::mutex> lock(journal_open_mutex());
     return sd_journal_open(journal, flags);
 }
+
+namespace {
+
+int open_files_serialized(sd_journal** journal, const char** paths) {
+    const std::lock_guard<std::mutex> lock(journal_open_mutex());
+    return sd_journal_open_files(journal, paths, 0);
+}
+
+}  // namespace
 
 int open_own_journal(sd_journal** journal) {
     int flags = SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM;
@@ -134,11 +155,44 @@ std::vector<std::uint64_t> lookup_stored(const std::string& run_field, std::uint
     return stored;
 }
 
+// The journal files journald appends to now: the system journal under /run
+// and /var (and the user's own, for a UID >= 1000). Archived files never get
+// another entry, and sd-journal looks at every open file for each step, so
+// following only these is what keeps a pass cheap on a host with a long journal.
+struct ActiveFiles {
+    std::vector<std::string> paths;
+    std::vector<std::pair<dev_t, ino_t>> ids;
+    bool operator==(const ActiveFiles& other) const { return ids == other.ids; }
+};
+
+ActiveFiles active_files() {
+    ActiveFiles files;
+    sd_id128_t machine{};
+    if (sd_id128_get_machine(&machine) < 0) return files;
+    char id[SD_ID128_STRING_MAX];
+    sd_id128_to_string(machine, id);
+    std::vector<std::string> candidates = {std::string("/run/log/journal/") + id + "/system.journal",
+                                           std::string("/var/log/journal/") + id + "/system.journal"};
+    if (::getuid() >= kUserUidFloor)
+        candidates.push_back(std::string("/var/log/journal/") + id + "/user-" + std::to_string(::getuid()) +
+                             ".journal");
+    for (auto& path : candidates) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) continue;
+        files.ids.emplace_back(st.st_dev, st.st_ino);
+        files.paths.push_back(std::move(path));
+    }
+    return files;
+}
+
 struct JournalFollower::Journal {
     sd_journal* j = nullptr;
-    std::string cursor;  // of the last entry read; where a reopened journal goes on
+    ActiveFiles files;            // what is open; empty: every file (none was active yet)
+    std::string cursor;           // of the last entry read; where a reopened journal goes on
+    bool current_unread = false;  // a reopen placed the journal on an entry not read yet
     std::uint64_t read_since_open = 0;
     std::chrono::steady_clock::time_point opened_at{};
+    std::chrono::steady_clock::time_point files_checked_at{};
 
     Journal() = default;
     Journal(const Journal&) = delete;
@@ -150,24 +204,42 @@ struct JournalFollower::Journal {
         j = nullptr;
     }
 
-    // Opens the journal matching `run_field` and places it after `after` (a
-    // cursor; "" = before the first entry). 0 or a negative errno.
+    // Opens the active files matching `run_field` and places the journal
+    // after `after` (a cursor; "" = before the first entry). 0 or a negative errno.
     int open(const std::string& run_field, const std::string& after) {
         close();
-        int r = open_own_journal(&j);
+        files = active_files();
+        int r = 0;
+        if (files.paths.empty()) {
+            r = open_own_journal(&j);
+        } else {
+            std::vector<const char*> paths;
+            for (const auto& path : files.paths) paths.push_back(path.c_str());
+            paths.push_back(nullptr);
+            r = open_files_serialized(&j, paths.data());
+        }
         if (r >= 0) r = sd_journal_add_match(j, run_field.data(), run_field.size());
         if (r >= 0) r = after.empty() ? sd_journal_seek_head(j) : sd_journal_seek_cursor(j, after.c_str());
+        current_unread = false;
         if (r >= 0 && !after.empty()) {
-            // Onto the cursor's entry; if it is gone (a deleted file), the next pass starts at the one found.
+            // Onto the cursor's entry, or (it is in a file no longer open) onto the first one after it.
             r = sd_journal_next(j);
-            if (r > 0 && sd_journal_test_cursor(j, after.c_str()) <= 0) r = sd_journal_previous(j);
+            if (r > 0) current_unread = sd_journal_test_cursor(j, after.c_str()) <= 0;
         }
-        // Without the descriptor (inotify), sd_journal_process() never notices new or deleted files.
+        // Without the descriptor (inotify), sd_journal_process() never notices changes.
         if (r >= 0) r = sd_journal_get_fd(j);
         read_since_open = 0;
-        opened_at = std::chrono::steady_clock::now();
+        opened_at = files_checked_at = std::chrono::steady_clock::now();
         if (r < 0) close();  // the next pass tries again
         return r < 0 ? r : 0;
+    }
+
+    // journald rotated a file, or began one (the first entry, a flush to /var).
+    [[nodiscard]] bool files_changed() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - files_checked_at < kFilesCheckInterval) return false;
+        files_checked_at = now;
+        return !(active_files() == files);
     }
 
     // Every page of the journal a pass reads stays mapped, and counts in this
@@ -245,35 +317,42 @@ void JournalFollower::run() {
 
 void JournalFollower::pass() {
     const std::uint64_t number = started_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (journal_->j == nullptr && journal_->open(run_field_, journal_->cursor) < 0) return;
+    if ((journal_->j == nullptr || journal_->files_changed()) && journal_->open(run_field_, journal_->cursor) < 0)
+        return;
     sd_journal* j = journal_->j;
     (void)sd_journal_process(j);
     std::map<std::uint32_t, std::vector<std::uint64_t>> found;
-    // A pass is complete only when it reached the end: an entry that could
-    // not be read (the reader can meet an object journald is still writing)
-    // is read again by the next pass, never skipped, or it would later be
-    // taken for dropped and written twice.
-    bool complete = false;
-    for (;;) {
-        const int r = sd_journal_next(j);
-        if (r == 0) {
-            complete = true;
-            break;
-        }
-        if (r < 0) break;
+    // Takes the current entry's sequence number; false when it could not be
+    // read (the reader can meet an object journald is still writing): then
+    // the journal steps back so the next pass reads it again, never skips it,
+    // or it would later be taken for dropped and written twice.
+    const auto take_current = [&] {
         const void* data = nullptr;
         std::size_t length = 0;
         const int got = sd_journal_get_data(j, kSeqField, &data, &length);
-        if (got == -ENOENT) continue;  // one of our entries without a sequence number: not ours to track
+        if (got == -ENOENT) return true;  // one of our entries without a sequence number: not ours to track
         if (got < 0) {
             (void)sd_journal_previous(j);
-            break;
+            return false;
         }
         std::uint32_t writer = 0;
         std::uint64_t datagram = 0;
         if (parse_seq(std::string_view(static_cast<const char*>(data), length), writer, datagram))
             found[writer].push_back(datagram);
         ++journal_->read_since_open;
+        return true;
+    };
+    // A pass is complete only when it reached the end.
+    bool complete = false;
+    bool readable = !journal_->current_unread || take_current();
+    journal_->current_unread = false;
+    while (readable) {
+        const int r = sd_journal_next(j);
+        if (r == 0) {
+            complete = true;
+            break;
+        }
+        readable = r > 0 && take_current();
     }
     if (complete && journal_->read_since_open > 0) {
         char* cursor = nullptr;
