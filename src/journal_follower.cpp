@@ -234,13 +234,15 @@ struct JournalFollower::Journal {
         return r < 0 ? r : 0;
     }
 
-    // journald rotated a file, or began one (the first entry, a flush to /var).
-    [[nodiscard]] bool files_changed() {
+    // Time to look at the files again (every kFilesCheckInterval).
+    [[nodiscard]] bool check_due() {
         const auto now = std::chrono::steady_clock::now();
         if (now - files_checked_at < kFilesCheckInterval) return false;
         files_checked_at = now;
-        return !(active_files() == files);
+        return true;
     }
+    // journald rotated a file, or began one (the first entry, a flush to /var).
+    [[nodiscard]] bool files_changed() const { return !(active_files() == files); }
 
     // Every page of the journal a pass reads stays mapped, and counts in this
     // process's RSS, until sd-journal drops its window: following a busy
@@ -317,10 +319,15 @@ void JournalFollower::run() {
 
 void JournalFollower::pass() {
     const std::uint64_t number = started_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if ((journal_->j == nullptr || journal_->files_changed()) && journal_->open(run_field_, journal_->cursor) < 0)
+    // Appends are seen through the shared mapping without sd_journal_process();
+    // new and rotated files are what the check every kFilesCheckInterval is
+    // for, and sd_journal_process() runs with it to close deleted files.
+    const bool check = journal_->j == nullptr || journal_->check_due();
+    if (check && (journal_->j == nullptr || journal_->files_changed()) &&
+        journal_->open(run_field_, journal_->cursor) < 0)
         return;
     sd_journal* j = journal_->j;
-    (void)sd_journal_process(j);
+    if (check) (void)sd_journal_process(j);
     std::map<std::uint32_t, std::vector<std::uint64_t>> found;
     // Takes the current entry's sequence number; false when it could not be
     // read (the reader can meet an object journald is still writing): then
