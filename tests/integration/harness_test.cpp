@@ -342,7 +342,9 @@ TEST(HarnessPrivateJournald, RunsInAMountNamespaceOfItsOwnOnPrivateFileSystems) 
     // Our parent (ctest, a shell) is in the namespace we left.
     std::error_code error;
     const auto parents = std::filesystem::read_symlink("/proc/" + std::to_string(::getppid()) + "/ns/mnt", error);
-    if (!error) EXPECT_NE(parents, ours) << "the tests must not share the host's mounts";
+    if (!error) {
+        EXPECT_NE(parents, ours) << "the tests must not share the host's mounts";
+    }
     for (const char* path : {journald::kSocketDirectory, journald::kDropinDirectory,
                              journald::kRuntimeJournalDirectory, journald::kSystemJournalDirectory}) {
         EXPECT_TRUE(on_tmpfs(path)) << path;
