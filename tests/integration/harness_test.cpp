@@ -345,8 +345,8 @@ TEST(HarnessPrivateJournald, RunsInAMountNamespaceOfItsOwnOnPrivateFileSystems) 
     if (!error) {
         EXPECT_NE(parents, ours) << "the tests must not share the host's mounts";
     }
-    for (const char* path : {journald::kSocketDirectory, journald::kDropinDirectory,
-                             journald::kRuntimeJournalDirectory, journald::kSystemJournalDirectory}) {
+    for (const char* path : {journald::kSocketDirectory, journald::kDropinDirectory, journald::kRuntimeJournalDirectory,
+                             journald::kSystemJournalDirectory}) {
         EXPECT_TRUE(on_tmpfs(path)) << path;
     }
     // The host's configuration is hidden: only our drop-in is read.

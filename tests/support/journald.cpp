@@ -26,8 +26,7 @@ PrivateJournald& ours() { return PrivateJournald::instance(); }
 void require_ours(pid_t pid, const char* what) {
     const auto running = ours().pid();
     if (!running || *running != pid) {
-        throw std::invalid_argument(std::string(what) + ": " + std::to_string(pid) +
-                                    " is not the test's journald (" +
+        throw std::invalid_argument(std::string(what) + ": " + std::to_string(pid) + " is not the test's journald (" +
                                     (running ? std::to_string(*running) : std::string("none runs")) + ")");
     }
 }

@@ -33,9 +33,7 @@ constexpr const char* kFlushedFlag = "/run/systemd/journal/flushed";
 
 bool entered = false;
 
-[[noreturn]] void fail(const std::string& what) {
-    throw std::runtime_error(what + ": " + std::strerror(errno));
-}
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
 void mount_tmpfs(const fs::path& at, const std::string& options) {
     if (::mount("iot-test-journald", at.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
@@ -175,9 +173,7 @@ bool Options::operator==(const Options& other) const {
            journal_filesystem_bytes == other.journal_filesystem_bytes;
 }
 
-std::string to_string(SocketShape shape) {
-    return shape == SocketShape::standalone ? "standalone" : "held_by_parent";
-}
+std::string to_string(SocketShape shape) { return shape == SocketShape::standalone ? "standalone" : "held_by_parent"; }
 
 std::string to_string(Storage storage) {
     switch (storage) {
@@ -196,7 +192,8 @@ void enter_private_mount_namespace() {
             "the integration tests need root: each runs its own journald in a private mount namespace");
     }
     if (!single_threaded()) {
-        throw std::runtime_error("enter_private_mount_namespace: other threads exist (a mount namespace is per thread)");
+        throw std::runtime_error(
+            "enter_private_mount_namespace: other threads exist (a mount namespace is per thread)");
     }
     if (::unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
     // Without this, mounts below would propagate to the host's namespace
@@ -248,8 +245,8 @@ pid_t PrivateJournald::start(const Options& options) {
     }
     stop();
     apply_filesystem_size(options.journal_filesystem_bytes);
-    write_file(kDropinPath, dropin_text(options), fs::perms::owner_read | fs::perms::owner_write |
-                                                      fs::perms::group_read | fs::perms::others_read);
+    write_file(kDropinPath, dropin_text(options),
+               fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
     // Persistent storage as on a booted system, where the flush has happened:
     // journald opens /var/log/journal at once instead of waiting for a
     // `journalctl --flush` that nobody here sends.
@@ -264,8 +261,8 @@ pid_t PrivateJournald::start(const Options& options) {
         // A line per start, so the log reads as a history.
         std::FILE* log = std::fopen(kJournaldLogPath, "a");
         if (log != nullptr) {
-            std::fprintf(log, "== harness: starting journald (%s socket, Storage=%s)\n", to_string(options.socket).c_str(),
-                         to_string(options.storage).c_str());
+            std::fprintf(log, "== harness: starting journald (%s socket, Storage=%s)\n",
+                         to_string(options.socket).c_str(), to_string(options.storage).c_str());
             std::fclose(log);
         }
     }
@@ -354,8 +351,7 @@ void PrivateJournald::prepare_socket(SocketShape shape) {
 void PrivateJournald::apply_filesystem_size(const std::optional<std::uint64_t>& bytes) {
     for (const char* files : {kRuntimeJournalDirectory, kSystemJournalDirectory}) {
         if (::mount(nullptr, files, nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV, size_option(bytes).c_str()) != 0) {
-            fail(std::string("remount ") + files + " with " + size_option(bytes) +
-                 " (smaller than what it holds?)");
+            fail(std::string("remount ") + files + " with " + size_option(bytes) + " (smaller than what it holds?)");
         }
     }
 }

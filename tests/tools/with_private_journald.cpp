@@ -42,11 +42,12 @@ void pass_on(int signal_number) {
 }
 
 [[noreturn]] void usage(const std::string& problem) {
-    std::fprintf(stderr,
-                 "with-private-journald: %s\n"
-                 "usage: with-private-journald [--storage=volatile|persistent|none|auto] [--journal-size=BYTES[k|m|g]]\n"
-                 "                             [--journal-line=Key=Value]... [--held-socket] -- COMMAND [ARG]...\n",
-                 problem.c_str());
+    std::fprintf(
+        stderr,
+        "with-private-journald: %s\n"
+        "usage: with-private-journald [--storage=volatile|persistent|none|auto] [--journal-size=BYTES[k|m|g]]\n"
+        "                             [--journal-line=Key=Value]... [--held-socket] -- COMMAND [ARG]...\n",
+        problem.c_str());
     std::exit(2);
 }
 
