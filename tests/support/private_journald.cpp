@@ -267,8 +267,9 @@ pid_t PrivateJournald::start(const Options& options) {
         }
     }
 
+    if (::symlink(kJournaldProgram, kJournaldAlias) != 0 && errno != EEXIST) fail(kJournaldAlias);
     SpawnOptions spawn;
-    spawn.program = kJournaldProgram;
+    spawn.program = kJournaldAlias;
     spawn.stdout_file = kJournaldLogPath;
     spawn.stderr_file = kJournaldLogPath;
     // Its own diagnostics to our log file, never to the host's kernel log.

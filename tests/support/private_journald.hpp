@@ -50,6 +50,11 @@ inline constexpr const char* kDropinDirectory = "/run/systemd/journald.conf.d";
 inline constexpr const char* kDropinPath = "/run/systemd/journald.conf.d/zz-iot-amqpd-tests.conf";
 // journald's stderr (its own diagnostics), appended across restarts.
 inline constexpr const char* kJournaldLogPath = "/run/systemd/journal-harness.log";
+// journald is started through this symlink, so its process name (comm) is
+// "iot-test-journa", not "systemd-journal": whatever finds the system's
+// journald by name (pgrep systemd-journal, a script that restarts it) never
+// takes a test's journald for it, nor the other way round.
+inline constexpr const char* kJournaldAlias = "/run/systemd/iot-test-journald";
 
 enum class SocketShape {
     // journald creates and binds its native socket itself: killing it takes

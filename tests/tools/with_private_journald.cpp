@@ -41,13 +41,12 @@ void pass_on(int signal_number) {
     if (command_pid > 0) ::kill(command_pid, signal_number);
 }
 
+constexpr const char* kUsage =
+    "usage: with-private-journald [--storage=volatile|persistent|none|auto] [--journal-size=BYTES[k|m|g]]\n"
+    "                             [--journal-line=Key=Value]... [--held-socket] -- COMMAND [ARG]...\n";
+
 [[noreturn]] void usage(const std::string& problem) {
-    std::fprintf(
-        stderr,
-        "with-private-journald: %s\n"
-        "usage: with-private-journald [--storage=volatile|persistent|none|auto] [--journal-size=BYTES[k|m|g]]\n"
-        "                             [--journal-line=Key=Value]... [--held-socket] -- COMMAND [ARG]...\n",
-        problem.c_str());
+    std::fprintf(stderr, "with-private-journald: %s\n%s", problem.c_str(), kUsage);
     std::exit(2);
 }
 
@@ -99,6 +98,10 @@ int main(int argc, char** argv) {
     int first = 1;
     for (; first < argc; ++first) {
         const std::string argument = argv[first];
+        if (argument == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
         if (argument == "--") {
             ++first;
             break;
