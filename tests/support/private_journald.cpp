@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -95,6 +96,7 @@ private:
         if (type == fs::file_type::symlink) {
             std::error_code error;
             const auto link = fs::read_symlink(source, error);
+            if (error == std::errc::no_such_file_or_directory) return;  // removed since we listed it
             if (error || ::symlink(link.c_str(), target.c_str()) != 0) fail("copy symlink " + target.string());
             return;
         }
@@ -106,6 +108,11 @@ private:
             ::close(fd);
         }
         if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+            // The host removed it since we listed the directory: so be it.
+            if (errno == ENOENT) {
+                (void)::remove(target.c_str());
+                return;
+            }
             fail("bind " + target.string());
         }
     }
