@@ -4,11 +4,14 @@
 // every published messageId is in the journal exactly once, the emulator saw
 // everything accepted and nothing in flight, and the daemon is healthy.
 //
-// The machine's journald is shared: every case restores it, on every path
-// out (RestoreJournald runs scripts/start-test-journald.sh on scope exit).
+// journald is the test process's own (journald.hpp), in both shapes a user
+// meets where it matters: standalone (its socket dies with it, and so does
+// its queue) and with the socket held across the restart, as systemd's PID 1
+// holds it (the queue waits for the next journald; writers block, never fail).
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -27,6 +30,7 @@ namespace iot::test {
 namespace {
 
 using namespace std::chrono_literals;
+using journald::SocketShape;
 
 // Makes sure journald runs again, and is not left stopped, when the case
 // ends, however it ends.
@@ -44,6 +48,15 @@ public:
     RestoreJournald(const RestoreJournald&) = delete;
     RestoreJournald& operator=(const RestoreJournald&) = delete;
 };
+
+// Starts the test's journald in `shape` for a case.
+void use_socket_shape(SocketShape shape) {
+    journald::Options options;
+    options.socket = shape;
+    (void)journald::restart(options);
+}
+
+std::string shape_name(const ::testing::TestParamInfo<SocketShape>& info) { return journald::to_string(info.param); }
 
 void expect_nothing_lost(Scenario& scenario, const std::string& case_name, const std::string& group,
                          const std::string& consumer_group_id, const std::set<std::string>& expected,
@@ -72,9 +85,18 @@ TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
     std::size_t pings_while_paused = 0;
     {
         journald::PauseGuard paused(*pid);
+        const auto paused_at = std::chrono::steady_clock::now();
         // The writes block once journald's socket queue is full: the
-        // watchdog must notice (the group's tick cannot run).
-        std::this_thread::sleep_for(1500ms);  // let the socket queue fill and the last tick age out
+        // watchdog must notice (the group's tick cannot run), so the pings
+        // (every second with WatchdogSec=2s) stop. How soon the queue fills
+        // depends on the machine's load: wait for it, bounded.
+        ASSERT_TRUE(wait_until(
+            "the watchdog pings to stop (1.5 s without one)",
+            [&] {
+                const auto last = scenario.notify().last_time("WATCHDOG=1");
+                return last && std::chrono::steady_clock::now() - std::max(*last, paused_at) >= 1500ms;
+            },
+            15s));
         const auto quiet_from = std::chrono::steady_clock::now();
         std::this_thread::sleep_for(2500ms);  // the pause under test
         pings_while_paused = scenario.notify().count_since("WATCHDOG=1", quiet_from);
@@ -82,16 +104,21 @@ TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
     }
     EXPECT_EQ(pings_while_paused, 0u) << "a daemon blocked on a stopped journald must stop its watchdog pings";
 
-    expect_nothing_lost(scenario, "journald SIGSTOP 4 s", "paused", "CG-A", numbered_ids("pause-", kMessages), started);
+    expect_nothing_lost(scenario, "journald SIGSTOP", "paused", "CG-A", numbered_ids("pause-", kMessages), started);
     EXPECT_TRUE(daemon_healthy(scenario, 1));
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
 }
 
 // A SIGKILL that lands while journald still has some of the daemon's
-// datagrams queued takes them along: the daemon must not have accepted those.
-TEST(FaultJournald, KilledAndRestartedMidStreamLosesNothing) {
+// datagrams queued: standalone, the queue dies with it and the daemon must not
+// have accepted those; with the socket held, the next journald reads them.
+class FaultJournaldKilled : public ::testing::TestWithParam<SocketShape> {};
+
+TEST_P(FaultJournaldKilled, AndRestartedMidStreamLosesNothing) {
     constexpr std::size_t kMessages = 3000;
     const auto started = std::chrono::steady_clock::now();
+    const SocketShape shape = GetParam();
+    use_socket_shape(shape);
     RestoreJournald restore;
     Scenario scenario;
     scenario.config().add_group("crashed", "CG-B", 2);
@@ -103,18 +130,26 @@ TEST(FaultJournald, KilledAndRestartedMidStreamLosesNothing) {
     const auto pid = journald::find_pid();
     ASSERT_TRUE(pid.has_value());
     ASSERT_TRUE(journald::kill_and_wait(*pid, SIGKILL));
-    std::this_thread::sleep_for(1500ms);  // journald stays down for a while: the daemon must hold messages
+    // journald stays down for a while: the daemon must hold what it has
+    // not seen journald read (a held socket makes its writes block instead).
+    std::this_thread::sleep_for(1500ms);
     const auto while_down = scenario.counters("CG-B");
     (void)journald::ensure_running();
 
-    expect_nothing_lost(scenario, "journald SIGKILL + restart", "crashed", "CG-B", numbered_ids("jkill-", kMessages),
-                        started);
+    expect_nothing_lost(scenario, "journald SIGKILL + restart, " + journald::to_string(shape), "crashed", "CG-B",
+                        numbered_ids("jkill-", kMessages), started);
     EXPECT_LT(while_down.accepted, static_cast<std::int64_t>(kMessages)) << "the kill must have hit the stream";
     EXPECT_TRUE(daemon_healthy(scenario, 1));
-    // (Its "write_failed" line went to the dead journald; the recovery is logged.)
-    EXPECT_TRUE(scenario.wait_for_event("write_recovered", 1, 10s)) << "the daemon should say its output is back";
+    if (shape == SocketShape::standalone) {
+        // Its sends failed with ECONNREFUSED (its "write_failed" line went to
+        // the dead journald); the recovery is logged.
+        EXPECT_TRUE(scenario.wait_for_event("write_recovered", 1, 10s)) << "the daemon should say its output is back";
+    }
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
 }
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FaultJournaldKilled,
+                         ::testing::Values(SocketShape::standalone, SocketShape::held_by_parent), shape_name);
 
 // A hung journald that is then killed (what systemd's watchdog does to a
 // journald that stops answering): the datagrams sitting in its socket queue
@@ -122,10 +157,15 @@ TEST(FaultJournald, KilledAndRestartedMidStreamLosesNothing) {
 // A daemon that accepted a delivery as soon as sendmsg() to journald's socket
 // returned lost the net.unix.max_dgram_qlen + 1 entries queued there (2-11
 // here); it now accepts only what it reads back from the journal, and writes
-// again what a dead journald took along (see store_tracker.hpp).
-TEST(FaultJournald, HungThenKilledLosesNothing) {
+// again what a dead journald took along (see store_tracker.hpp). With the
+// socket held (systemd), the queue survives and the next journald reads it.
+class FaultJournaldHung : public ::testing::TestWithParam<SocketShape> {};
+
+TEST_P(FaultJournaldHung, ThenKilledLosesNothing) {
     constexpr std::size_t kMessages = 2000;
     const auto started = std::chrono::steady_clock::now();
+    const SocketShape shape = GetParam();
+    use_socket_shape(shape);
     RestoreJournald restore;
     Scenario scenario;
     scenario.config().add_group("hung", "CG-D", 1);
@@ -152,29 +192,37 @@ TEST(FaultJournald, HungThenKilledLosesNothing) {
     ASSERT_TRUE(journald::kill_and_wait(*pid, SIGKILL));
     (void)journald::ensure_running();
 
-    expect_nothing_lost(scenario, "journald hung, then SIGKILL", "hung", "CG-D", numbered_ids("hung-", kMessages),
-                        started);
+    expect_nothing_lost(scenario, "journald hung, then SIGKILL, " + journald::to_string(shape), "hung", "CG-D",
+                        numbered_ids("hung-", kMessages), started);
     EXPECT_TRUE(daemon_healthy(scenario, 1));
-    // The queue was full when journald died, so entries it took along were
-    // never stored: the daemon must have found them missing from the journal
-    // and written them again (it no longer needs the cloud to redeliver).
-    // (Its "journal_dropped" line went to the dead journald; STATUS= says it.)
-    EXPECT_TRUE(wait_until(
-        "STATUS= to count entries journald dropped",
-        [&] {
-            const auto status = scenario.notify().last_value("STATUS");
-            return status && status->find("dropped by journald and written again") != std::string::npos;
-        },
-        10s))
-        << "the daemon should say journald dropped entries and that it wrote them again";
+    if (shape == SocketShape::standalone) {
+        // The queue was full when journald died, so entries it took along
+        // were never stored: the daemon must have found them missing from the
+        // journal and written them again (it no longer needs the cloud to
+        // redeliver). (Its "journal_dropped" line went to the dead journald;
+        // STATUS= says it.)
+        EXPECT_TRUE(wait_until(
+            "STATUS= to count entries journald dropped",
+            [&] {
+                const auto status = scenario.notify().last_value("STATUS");
+                return status && status->find("dropped by journald and written again") != std::string::npos;
+            },
+            10s))
+            << "the daemon should say journald dropped entries and that it wrote them again";
+    }
     std::printf("[ scenario ] accepted while journald hung: %lld (before the hang %lld)\n",
                 static_cast<long long>(accepted_while_hung), static_cast<long long>(accepted_before));
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
 }
 
+INSTANTIATE_TEST_SUITE_P(Shapes, FaultJournaldHung,
+                         ::testing::Values(SocketShape::standalone, SocketShape::held_by_parent), shape_name);
+
 TEST(FaultJournald, AbsentAtStartupNothingIsAcknowledgedUntilItIsBack) {
     constexpr std::size_t kMessages = 500;
     const auto started = std::chrono::steady_clock::now();
+    // Absent means no socket at all: a journald that owns its socket.
+    use_socket_shape(SocketShape::standalone);
     RestoreJournald restore;
     Scenario scenario;
     scenario.config().add_group("early", "CG-C", 1);
@@ -183,9 +231,7 @@ TEST(FaultJournald, AbsentAtStartupNothingIsAcknowledgedUntilItIsBack) {
     const auto pid = journald::find_pid();
     ASSERT_TRUE(pid.has_value());
     ASSERT_TRUE(journald::kill_and_wait(*pid, SIGTERM));
-    if (journald::socket_accepts()) {
-        GTEST_SKIP() << "journald's socket is held by the service manager (socket activation): it cannot be absent";
-    }
+    ASSERT_FALSE(journald::socket_accepts()) << "a standalone journald's socket must be gone with it";
     // A journal stream cannot be opened without journald: stderr goes to a file.
     DaemonLaunch launch;
     launch.name = "daemon-early";

@@ -1,7 +1,10 @@
 // Self-tests of the integration harness (tests/support) that need neither the
 // daemon nor the emulator: if these fail, no scenario result can be trusted.
 
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -183,12 +186,10 @@ protected:
 TEST_F(HarnessJournal, EnsureRunningFindsALiveJournaldWithTheRateLimitLifted) {
     EXPECT_EQ(journald::find_pid(), pid_);
     EXPECT_TRUE(journald::socket_accepts());
-    if (::geteuid() == 0) {
-        const auto dropin = read_file("/etc/systemd/journald.conf.d/90-iot-amqpd-tests.conf");
-        ASSERT_TRUE(dropin.has_value());
-        EXPECT_NE(dropin->find("RateLimitBurst=0"), std::string::npos);
-        EXPECT_NE(dropin->find("RateLimitIntervalSec=0"), std::string::npos);
-    }
+    const auto dropin = read_file(journald::kDropinPath);
+    ASSERT_TRUE(dropin.has_value());
+    EXPECT_NE(dropin->find("RateLimitBurst=0"), std::string::npos);
+    EXPECT_NE(dropin->find("RateLimitIntervalSec=0"), std::string::npos);
     EXPECT_EQ(journald::ensure_running(), pid_) << "a second call must keep the same journald";
 }
 
@@ -297,6 +298,147 @@ TEST_F(HarnessJournal, ReaderFollowsARestartedJournald) {
     ASSERT_TRUE(reader.wait_for_count(2, 10s));
     EXPECT_EQ(field_or_empty(reader.entries()[1], "MESSAGE"), "after");
     EXPECT_EQ(JournalReader::read_all(by_identifier(identifier)).size(), 2u);
+}
+
+// ---- the test's own journald: namespace, socket shapes, options ------------------
+
+// A datagram socket connected to journald's native socket, like the daemon's
+// JournalWriter: sends fail with ECONNREFUSED once nobody reads the socket.
+class NativeSender {
+public:
+    NativeSender() : fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, journald::kSocketPath, sizeof address.sun_path - 1);
+        connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    }
+    ~NativeSender() { ::close(fd_); }
+    NativeSender(const NativeSender&) = delete;
+    NativeSender& operator=(const NativeSender&) = delete;
+
+    [[nodiscard]] bool connected() const { return connected_; }
+    // 0 or the errno of the failed send.
+    int send(const std::string& identifier, const std::string& message, int priority = 6) {
+        const std::string entry = "MESSAGE=" + message + "\nPRIORITY=" + std::to_string(priority) +
+                                  "\nSYSLOG_IDENTIFIER=" + identifier + "\n";
+        return ::send(fd_, entry.data(), entry.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(entry.size()) ? 0 : errno;
+    }
+
+private:
+    int fd_;
+    bool connected_ = false;
+};
+
+bool on_tmpfs(const std::filesystem::path& path) {
+    struct statfs info {};
+    return ::statfs(path.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC;
+}
+
+TEST(HarnessPrivateJournald, RunsInAMountNamespaceOfItsOwnOnPrivateFileSystems) {
+    const auto pid = journald::find_pid();
+    ASSERT_TRUE(pid.has_value());
+    const auto ours = std::filesystem::read_symlink("/proc/self/ns/mnt");
+    EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(*pid) + "/ns/mnt"), ours);
+    // Our parent (ctest, a shell) is in the namespace we left.
+    std::error_code error;
+    const auto parents = std::filesystem::read_symlink("/proc/" + std::to_string(::getppid()) + "/ns/mnt", error);
+    if (!error) {
+        EXPECT_NE(parents, ours) << "the tests must not share the host's mounts";
+    }
+    for (const char* path : {journald::kSocketDirectory, journald::kDropinDirectory, journald::kRuntimeJournalDirectory,
+                             journald::kSystemJournalDirectory}) {
+        EXPECT_TRUE(on_tmpfs(path)) << path;
+    }
+    // The host's configuration is hidden: only our drop-in is read.
+    for (const auto& entry : std::filesystem::directory_iterator(journald::kDropinDirectory)) {
+        EXPECT_EQ(entry.path(), journald::kDropinPath);
+    }
+    if (std::filesystem::is_directory("/etc/systemd/journald.conf.d")) {
+        EXPECT_TRUE(std::filesystem::is_empty("/etc/systemd/journald.conf.d"));
+    }
+}
+
+TEST(HarnessPrivateJournald, AKilledStandaloneJournaldTakesItsQueueAlong) {
+    const auto identifier = unique_identifier("iot-harness-standalone");
+    journald::Options options;
+    options.socket = journald::SocketShape::standalone;
+    const pid_t pid = journald::restart(options);
+    NativeSender sender;
+    ASSERT_TRUE(sender.connected());
+    {
+        journald::PauseGuard paused(pid);
+        ASSERT_EQ(sender.send(identifier, "queued"), 0);
+        ASSERT_TRUE(journald::kill_and_wait(pid, SIGKILL));
+    }
+    EXPECT_EQ(sender.send(identifier, "while down"), ECONNREFUSED) << "nobody holds the socket of a dead journald";
+    (void)journald::ensure_running();
+    NativeSender again;
+    ASSERT_EQ(again.send(identifier, "after"), 0);
+    JournalReader reader(by_identifier(identifier));
+    ASSERT_TRUE(reader.wait_for_count(1, 10s));
+    EXPECT_EQ(reader.entries().size(), 1u);
+    EXPECT_EQ(field_or_empty(reader.entries()[0], "MESSAGE"), "after") << "the queued entry died with journald";
+}
+
+TEST(HarnessPrivateJournald, AHeldSocketKeepsAKilledJournaldsQueueForTheNextOne) {
+    const auto identifier = unique_identifier("iot-harness-held");
+    journald::Options options;
+    options.socket = journald::SocketShape::held_by_parent;
+    const pid_t pid = journald::restart(options);
+    NativeSender sender;
+    ASSERT_TRUE(sender.connected());
+    {
+        journald::PauseGuard paused(pid);
+        ASSERT_EQ(sender.send(identifier, "queued"), 0);
+        ASSERT_TRUE(journald::kill_and_wait(pid, SIGKILL));
+    }
+    EXPECT_TRUE(journald::socket_accepts()) << "we hold the socket, as PID 1 does";
+    EXPECT_EQ(sender.send(identifier, "while down"), 0) << "the same socket takes datagrams while journald is down";
+    const pid_t next = journald::ensure_running();
+    EXPECT_NE(next, pid);
+    ASSERT_EQ(sender.send(identifier, "after"), 0) << "the daemon's connected socket still reaches journald";
+    JournalReader reader(by_identifier(identifier));
+    ASSERT_TRUE(reader.wait_for_count(3, 10s));
+    std::vector<std::string> messages;
+    for (const auto& entry : reader.entries()) messages.push_back(field_or_empty(entry, "MESSAGE"));
+    EXPECT_EQ(messages, (std::vector<std::string>{"queued", "while down", "after"}));
+}
+
+TEST(HarnessPrivateJournald, RestartsWithStorageExtraLinesAndAFileSystemSize) {
+    const auto identifier = unique_identifier("iot-harness-options");
+    journald::Options options;
+    options.storage = journald::Storage::persistent;
+    options.extra_journal_lines = {"MaxLevelStore=warning"};
+    options.journal_filesystem_bytes = 32u << 20;
+    (void)journald::restart(options);
+    EXPECT_EQ(journald::current_options(), options);
+    ASSERT_EQ(journald::journal_directory(), std::filesystem::path(journald::kSystemJournalDirectory));
+
+    struct statvfs size {};
+    ASSERT_EQ(::statvfs(journald::kSystemJournalDirectory, &size), 0);
+    EXPECT_EQ(static_cast<std::uint64_t>(size.f_blocks) * size.f_frsize, 32u << 20);
+    const auto dropin = read_file(journald::kDropinPath).value_or("");
+    EXPECT_NE(dropin.find("Storage=persistent"), std::string::npos) << dropin;
+    EXPECT_NE(dropin.find("MaxLevelStore=warning"), std::string::npos) << dropin;
+
+    NativeSender sender;
+    ASSERT_EQ(sender.send(identifier, "info, not stored", 6), 0);
+    ASSERT_EQ(sender.send(identifier, "warning, stored", 4), 0);
+    JournalReader reader(by_identifier(identifier));
+    ASSERT_TRUE(reader.wait_for_count(1, 10s));
+    EXPECT_EQ(reader.entries().size(), 1u);
+    EXPECT_EQ(field_or_empty(reader.entries()[0], "MESSAGE"), "warning, stored");
+    bool files_in_var = false;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(journald::kSystemJournalDirectory)) {
+        files_in_var = files_in_var || entry.path().extension() == ".journal";
+    }
+    EXPECT_TRUE(files_in_var) << "Storage=persistent writes to /var/log/journal";
+
+    // Back to the defaults: the file system grows back, the files stay.
+    (void)journald::restart(journald::Options{});
+    ASSERT_EQ(::statvfs(journald::kSystemJournalDirectory, &size), 0);
+    EXPECT_GT(static_cast<std::uint64_t>(size.f_blocks) * size.f_frsize, 32u << 20);
+    EXPECT_EQ(JournalReader::read_all(by_identifier(identifier)).size(), 1u);
 }
 
 // ---- notify listener -------------------------------------------------------------

@@ -66,6 +66,19 @@ TEST(Reconnect, RepeatedDropsUnderLoadLoseNothingAndNeverReplayASignature) {
     EXPECT_TRUE(exactly_once(
         audit_delivery(entries, expected, scenario.message_identifier(), {{"line-1", "CG-A"}, {"line-2", "CG-B"}})));
 
+    // The last drop may have left a connection in its backoff (up to the
+    // policy's max_delay): wait for it rather than look at one instant.
+    for (const auto& id : consumer_group_ids) {
+        EXPECT_TRUE(wait_until(
+            id + ": every connection back",
+            [&] {
+                const auto counters = scenario.counters(id);
+                return counters.connections == kConnections && counters.links == kConnections;
+            },
+            60s))
+            << scenario.counters(id).summary();
+    }
+
     std::int64_t redelivered = 0;
     for (const auto& id : consumer_group_ids) {
         const auto counters = scenario.counters(id);

@@ -1,46 +1,85 @@
-// The systemd-journald the integration tests write to and read from: found
-// or started (through scripts/start-test-journald.sh, which lifts its rate
-// limit), paused with SIGSTOP, killed and restarted.
+// The systemd-journald the integration tests write to and read from: the test
+// process's own, in its private mount namespace (private_journald.hpp), so a
+// test may pause, kill, restart, reconfigure and fill it; the host's journald
+// is never found, signalled or configured by anything here.
 //
-// Stateless functions over a process the tests share; call them from the
-// test thread.
+// tests/integration/main.cpp enters the namespace and starts journald with
+// the default Options before the first test, and after each test restarts it
+// with the defaults if the test changed them or left it stopped or dead.
+//
+// Thread: the test thread (the process's main thread) only; the journald
+// child is killed by PR_SET_PDEATHSIG when that thread exits.
+//
+// Example, a test that needs a full /var:
+//
+//   journald::Options options;
+//   options.storage = journald::Storage::persistent;
+//   options.journal_filesystem_bytes = 64 << 20;
+//   journald::restart(options);
+//   const auto files = *journald::journal_directory();  // /var/log/journal
+//   write a filler file under `files` until ENOSPC ... then remove it.
 #pragma once
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <optional>
-#include <string>
+
+#include "private_journald.hpp"
 
 namespace iot::test::journald {
 
-inline constexpr const char* kSocketPath = "/run/systemd/journal/socket";
+// Enters the private mount namespace and starts journald with default
+// Options. Called once, from main, before any thread exists. Throws.
+void set_up_for_tests();
 
-// The PID of the running systemd-journald, found through /proc.
+// Restarts journald with the default Options unless it already runs
+// unpaused with them. Called after every test. Throws.
+void restore_defaults();
+
+// The PID of our journald while it runs (paused counts as running).
 [[nodiscard]] std::optional<pid_t> find_pid();
 
-// True when journald's native datagram socket has a reader bound to it.
+// True when kSocketPath has a socket bound to it. With
+// SocketShape::held_by_parent that is always so, journald running or not.
 [[nodiscard]] bool socket_accepts();
 
-// Makes sure journald runs with the tests' drop-in: as root, runs
-// scripts/start-test-journald.sh (idempotent); otherwise uses a running
-// journald whose socket accepts. Returns its PID; throws std::runtime_error
-// with the script's output when that fails.
+// Starts journald with the current options if it does not run; waits until
+// it accepts. Returns its PID; throws std::runtime_error when it fails.
 pid_t ensure_running();
 
-// SIGSTOP / SIGCONT. A stopped journald keeps its socket bound, so writers
-// block (stream) or fill the socket buffer (datagram) instead of failing.
+// SIGSTOP / SIGCONT our journald. A stopped journald keeps its socket bound,
+// so writers block (stream) or fill the socket buffer (datagram) instead of
+// failing. Throws std::invalid_argument for any PID but find_pid()'s.
 void pause(pid_t pid);
 void resume(pid_t pid);
 
-// Kills journald (SIGKILL, like a crash) or stops it (SIGTERM), and waits
-// until the process is gone. Returns false when it did not go within 10 s.
+// Kills our journald (SIGKILL, like a crash) or stops it (SIGTERM), and waits
+// until it is gone (reaped). False when it did not go within 10 s, or when
+// `pid` is not our journald's (nothing is signalled then).
 bool kill_and_wait(pid_t pid, int signal_number);
 
-// kill_and_wait(SIGTERM) then ensure_running(): the new PID.
+// Stops our journald (SIGTERM; `pid` must be ours) and starts it again with
+// the current options: the new PID.
 pid_t restart(pid_t pid);
 
+// Stops our journald, if it runs, and starts it with `options` (socket shape,
+// Storage=, extra [Journal] lines, journal file system size). The journal
+// files stay; with SocketShape::held_by_parent the socket and whatever is
+// queued on it stay too. Returns the new PID; throws std::runtime_error.
+pid_t restart(const Options& options);
+
+// The options journald runs (or last ran) with.
+[[nodiscard]] const Options& current_options();
+
+// Where the current journald writes its files (kRuntimeJournalDirectory for
+// Storage=volatile, kSystemJournalDirectory for persistent or auto); nullopt
+// for Storage=none. Each is a tmpfs of its own, sized by
+// Options::journal_filesystem_bytes, private to this test process.
+[[nodiscard]] std::optional<std::filesystem::path> journal_directory();
+
 // Resumes a paused journald when it goes out of scope, so a failing
-// assertion cannot leave the machine's journald stopped.
+// assertion cannot leave it stopped.
 class PauseGuard {
 public:
     explicit PauseGuard(pid_t pid);

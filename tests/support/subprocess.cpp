@@ -23,6 +23,9 @@ namespace iot::test {
 
 namespace {
 
+// Room for any pid in the LISTEN_PID= placeholder (pid_max is at most 2^22).
+constexpr std::size_t kPidDigits = 10;
+
 // argv/envp storage built before fork(): after fork() in a threaded process
 // only async-signal-safe calls are allowed, so no allocation happens there.
 struct ExecStrings {
@@ -54,6 +57,15 @@ ExecStrings build_envp(const SpawnOptions& options) {
     }
     for (const auto& name : options.removed_env) env.erase(name);
     for (const auto& [name, value] : options.extra_env) env[name] = value;
+    env.erase("LISTEN_FDS");
+    env.erase("LISTEN_PID");
+    env.erase("LISTEN_FDNAMES");
+    if (options.listen_fd >= 0) {
+        env["LISTEN_FDS"] = "1";
+        // The child's pid is known only after fork(): the digits are written
+        // into this placeholder there (see write_listen_pid).
+        env["LISTEN_PID"] = std::string(kPidDigits, '0');
+    }
     ExecStrings envp;
     for (const auto& [name, value] : env) envp.storage.push_back(name + "=" + value);
     envp.finish();
@@ -83,6 +95,26 @@ std::pair<int, std::string> open_journal_stream(const std::string& identifier) {
         throw std::runtime_error(std::string("journal stream: ") + std::strerror(error));
     }
     return {fd, std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)};
+}
+
+// Writes getpid() into the LISTEN_PID= placeholder of the child's envp copy.
+// Async-signal-safe: no allocation, only getpid().
+void write_listen_pid(ExecStrings& envp) {
+    constexpr char kName[] = "LISTEN_PID=";
+    for (char* entry : envp.pointers) {
+        if (entry == nullptr || std::strncmp(entry, kName, sizeof kName - 1) != 0) continue;
+        char* digits = entry + sizeof kName - 1;
+        unsigned long value = static_cast<unsigned long>(::getpid());
+        char reversed[kPidDigits];
+        std::size_t count = 0;
+        do {
+            reversed[count++] = static_cast<char>('0' + value % 10);
+            value /= 10;
+        } while (value != 0 && count < kPidDigits);
+        for (std::size_t i = 0; i < count; ++i) digits[i] = reversed[count - 1 - i];
+        digits[count] = '\0';
+        return;
+    }
 }
 
 [[noreturn]] void child_fail(int report_fd, int error) {
@@ -151,6 +183,16 @@ Subprocess::Subprocess(const SpawnOptions& options) : options_(options) {
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         for (int number = 1; number < NSIG; ++number) {
             if (number != SIGKILL && number != SIGSTOP) ::signal(number, SIG_DFL);
+        }
+        if (options.own_session && ::setsid() < 0) child_fail(report[1], errno);
+        if (options.listen_fd >= 0) {
+            // dup2 clears FD_CLOEXEC on the copy; when the fd already is 3, clear it by hand.
+            if (options.listen_fd == 3) {
+                if (::fcntl(3, F_SETFD, 0) != 0) child_fail(report[1], errno);
+            } else if (::dup2(options.listen_fd, 3) < 0) {
+                child_fail(report[1], errno);
+            }
+            write_listen_pid(envp);
         }
         const int null_fd = ::open("/dev/null", O_RDONLY);
         const int out_fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);

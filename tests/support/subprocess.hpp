@@ -31,6 +31,16 @@ struct SpawnOptions {
     // program that checks JOURNAL_STREAM then logs structured entries.
     // (Stream lines carry the test process's _PID; native entries the child's.)
     std::string stderr_journal_identifier;
+
+    // When >= 0, this descriptor becomes the child's fd 3 and the child is
+    // told so by socket activation (LISTEN_FDS=1, LISTEN_PID=<its own pid>),
+    // the way systemd hands a socket it holds to a service. The caller keeps
+    // its own copy open, so the socket outlives the child.
+    int listen_fd = -1;
+
+    // Starts the child in a session of its own (setsid): a terminal's Ctrl-C
+    // to our foreground process group does not reach it.
+    bool own_session = false;
 };
 
 struct ExitStatus {
