@@ -14,6 +14,11 @@
 # When a container stage is selected and its cached rootfs is missing, the
 # rootfs is debootstrapped in the background from the start (network and disk
 # bound, beside the CPU-bound build), so the container stages find it ready.
+# Once the build stage has passed, the sanitizer and fuzzing builds (the
+# suite's biggest CPU cost) start in the background at the lowest CPU priority
+# (nice 19): they use what the mostly waiting test stages leave idle and yield
+# to them otherwise; the sanitizers and fuzz stages then find their builds done
+# or wait for them (one build per build dir at a time).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +71,18 @@ stage_sanitizers() { scripts/run-sanitizers.sh; }
 stage_fuzz() { scripts/run-fuzzers.sh "${FUZZ_SECONDS:-30}"; }
 stage_package() { packaging/build-deb.sh && packaging/test-systemd-package.sh; }
 
+# The sanitizer and fuzzing builds, ahead of their stages (see above).
+ahead_job=
+build_ahead() {
+    local commands=()
+    [[ " ${stages[*]} " == *" sanitizers "* ]] && commands+=("scripts/run-sanitizers.sh --build-only")
+    [[ " ${stages[*]} " == *" fuzz "* ]] && commands+=("scripts/run-fuzzers.sh --build-only")
+    [ ${#commands[@]} -gt 0 ] || return 0
+    echo "building ahead at nice 19: ${commands[*]} (log: build/build-ahead.log)"
+    nice -n 19 bash -c "$(printf '%s; ' "${commands[@]}")" </dev/null >build/build-ahead.log 2>&1 &
+    ahead_job=$!
+}
+
 passed=0
 failed=0
 failed_names=()
@@ -85,6 +102,7 @@ for stage in "${stages[@]}"; do
     seconds=$(( $(date +%s) - start ))
     times+=("$(printf '%-11s %-6s %5ss' "$stage" "$result" "$seconds")")
     echo "=================== $stage: $result in ${seconds}s ==================="
+    [ "$stage" = build ] && [ "$result" = ok ] && build_ahead
 done
 echo
 echo "stage times (total $(( $(date +%s) - suite_start ))s):"
@@ -93,6 +111,7 @@ printf '  %s\n' "${times[@]}"
 # Never leave the background rootfs job behind (it ends on its own; a stage
 # that needed it waited for its lock).
 [ -n "$rootfs_job" ] && wait "$rootfs_job"
+[ -n "$ahead_job" ] && wait "$ahead_job"
 
 echo
 [ $failed -gt 0 ] && echo "failed stages: ${failed_names[*]}"
