@@ -14,7 +14,8 @@
 # Environment: IOT_BUILD_DIR (default build), IOT_CONTAINER_TIMEOUT (seconds
 # for the whole ctest run inside, default 1800), IOT_TEST_CACHE, DEBIAN_MIRROR.
 # The ctest log and the container's journal come back to
-# <build dir>/systemd-container/ (ctest.log, journal.txt).
+# <build dir>/systemd-container/ (ctest.log; journal.txt: systemd's and journald's
+# lines and every warning, from the container's journal).
 set -uo pipefail
 umask 022
 
@@ -35,7 +36,15 @@ die() { log "test-in-systemd-container: FAIL: $*"; exit 1; }
 cleanup() {
     local exit_status=$?
     if [ -n "$leader" ] && ! nspawn_gone; then
-        ct journalctl -q --no-pager -o short-monotonic >"$out/journal.txt" 2>&1
+        # Bounded: the tests' own message entries would be hundreds of MB.
+        # What systemd and journald said (restarts, rate limits, suppressed
+        # messages) and every warning or error of anything else.
+        {
+            ct journalctl -q --no-pager -o short-monotonic -n 3000 \
+                _PID=1 + SYSLOG_IDENTIFIER=systemd-journald + _SYSTEMD_UNIT=systemd-journald.service
+            echo "---- warnings and errors ----"
+            ct journalctl -q --no-pager -o short-monotonic -n 3000 -p warning
+        } >"$out/journal.txt" 2>&1
     fi
     shutdown_container
     log "TIME: total $((SECONDS - started_at))s"
