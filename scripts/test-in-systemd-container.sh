@@ -27,6 +27,7 @@ ctest_args=("$@")
 out=$build_dir/systemd-container
 started_at=$SECONDS
 status=1
+ctest_pid=
 
 log() { printf '%s\n' "$*"; }
 die() { log "test-in-systemd-container: FAIL: $*"; exit 1; }
@@ -35,6 +36,9 @@ die() { log "test-in-systemd-container: FAIL: $*"; exit 1; }
 
 cleanup() {
     local exit_status=$?
+    # Interrupted: stop the run inside (timeout passes the signal on); the
+    # container's shutdown below ends whatever is left of it.
+    [ -n "$ctest_pid" ] && kill -TERM "$ctest_pid" 2>/dev/null
     if [ -n "$leader" ] && ! nspawn_gone; then
         # Bounded: the tests' own message entries would be hundreds of MB.
         # What systemd and journald said (restarts, rate limits, suppressed
@@ -101,11 +105,16 @@ fi
 # both sides (RuntimeMaxSec= inside, timeout here in case the container hangs).
 t0=$SECONDS
 log "container: ctest ${ctest_args[*]} (at most ${time_limit}s)"
+# In the background and waited for, so that INT/TERM reach the trap at once
+# (bash runs a trap only after a foreground command has finished).
 timeout --kill-after=30 $((time_limit + 60)) \
     nsenter -t "$leader" -a systemd-run --quiet --pipe --wait --collect --service-type=exec \
     -p RuntimeMaxSec="$time_limit" -p WorkingDirectory="$build_dir" \
     ctest --test-dir "$build_dir" --no-tests=error --output-on-failure --output-log "$out/ctest.log" "${ctest_args[@]}" \
-    </dev/null 2>&1 | tee "$out/ctest-output.txt"
-status=${PIPESTATUS[0]}
+    </dev/null > >(tee "$out/ctest-output.txt") 2>&1 &
+ctest_pid=$!
+wait "$ctest_pid"
+status=$?
+ctest_pid=
 timing ctest "$t0"
 log "test-in-systemd-container: ctest exit status $status; logs in $out/"
