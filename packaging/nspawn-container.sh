@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Shared by packaging/test-systemd-package.sh and scripts/test-in-systemd-container.sh
 # (sourced, not run): a cached Debian 12 rootfs and a booted systemd-nspawn
 # container over it, with systemd as PID 1, a private network (loopback only)
@@ -31,6 +32,7 @@ leader=
 # the test certificates, Python with proton for the vendor-sample fidelity
 # test, and what the harness calls (unshare, mount: util-linux, mount). One set
 # for both users, so the first run's debootstrap builds the whole cache.
+# shellcheck disable=SC2034  # used by the scripts that source this file
 container_base_packages=(systemd systemd-sysv dbus procps man-db util-linux mount cmake openssl python3
                          python3-qpid-proton)
 
