@@ -8,33 +8,21 @@
 #   packaging/test-systemd-package.sh [path/to/iot-amqpd_*.deb]
 #
 # Environment:
-#   IOT_TEST_CACHE   rootfs cache (default /var/cache/iot-amqpd-test)
 #   IOT_BUILD_DIR    where iot-amqpd-emulator was built (default build)
-#   DEBIAN_MIRROR    for debootstrap (default http://deb.debian.org/debian)
-#
-# How it drives the container: systemd-nspawn boots it in the background with a
-# private network (only loopback) and a throw-away overlay over the cached
-# rootfs; commands run inside through `nsenter -t <container PID 1> -a`, and
-# long-running ones (the emulator) as transient units with systemd-run, so the
-# container's systemd owns every process and can shut down cleanly.
+#   IOT_TEST_CACHE, DEBIAN_MIRROR: see packaging/nspawn-container.sh, which
+#   builds the cached rootfs and boots the container (private network, only
+#   loopback; a throw-away overlay; the emulator runs as a transient unit).
 set -uo pipefail
+umask 022
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cache=${IOT_TEST_CACHE:-/var/cache/iot-amqpd-test}
-rootfs=$cache/rootfs
 build_dir=${IOT_BUILD_DIR:-$root/build}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 deb=${1:-}
 if [ -z "$deb" ]; then
     deb=$(ls -t "$root"/dist/iot-amqpd_*_amd64.deb 2>/dev/null | head -n 1)
 fi
 emulator=$build_dir/iot-amqpd-emulator
 make_certs=$root/tests/support/make-test-certs.sh
-
-# What the test asks of the container beyond the .deb's own dependencies:
-# systemd as PID 1, the tools an operator uses, man for `systemd-analyze verify`
-# to check Documentation=.
-base_packages=(systemd systemd-sysv dbus procps man-db)
 
 # The unit's watchdog and restart delay, which bound the watchdog check.
 watchdog_sec=30
@@ -43,8 +31,6 @@ restart_sec=5
 started_at=$SECONDS
 passed=0
 failed=0
-nspawn_pid=
-leader=
 stage=
 
 log() { printf '%s\n' "$*"; }
@@ -56,145 +42,17 @@ check() {  # check NAME COMMAND...: PASS when COMMAND succeeds
     if "$@"; then pass "$name"; else fail "$name"; fi
 }
 die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
-timing() { log "TIME: $1 $((SECONDS - $2))s"; }
+# shellcheck source=packaging/nspawn-container.sh
+. "$root/packaging/nspawn-container.sh"
 
-# ---- running things inside the container ----------------------------------
-# Pipelines below never use `grep -q`: under pipefail, a grep that stops
-# reading early fails the pipeline through the writer's SIGPIPE.
-ct() { nsenter -t "$leader" -a "$@"; }
-# A transient service inside the container, waited for; its exit status and
-# output come back. For anything that should belong to the container's systemd.
-ct_run() { ct systemd-run --quiet --pipe --wait --collect --service-type=exec "$@"; }
-
-wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
-    local deadline=$((SECONDS + $1))
-    shift
-    while :; do
-        "$@" && return 0
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.5
-    done
-}
-
-# ---- the cached rootfs ------------------------------------------------------
 # Packages the .deb and the emulator need, resolved on this host: the .deb's
 # Depends (first alternative, no versions) and the owners of the emulator's
 # shared libraries.
 required_packages() {
     dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
         grep -v '^$' | while read -r name; do real_package "$name"; done
-    library_owners $(ldd "$emulator" | awk '$3 ~ /^\// { print $3 }')
-    printf '%s\n' "${base_packages[@]}"
-}
-
-# The packages that ship these libraries, asked in one dpkg -S (each call
-# reads the whole file database): by the path ldd printed and its merged-/usr
-# twin, since dpkg knows each file under only one of the two.
-library_owners() {
-    local lib paths=()
-    for lib in "$@"; do paths+=("$lib" "/usr$lib" "${lib#/usr}"); done
-    dpkg -S "${paths[@]}" 2>/dev/null | grep -v '^diversion' | cut -d: -f1
-}
-
-# debootstrap takes only real packages: a virtual one (libspdlog1.10-fmt9 is
-# provided by libspdlog1.10) becomes the package that provides it here.
-real_package() {
-    local provider
-    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; then
-        echo "$1"
-        return
-    fi
-    provider=$(dpkg-query -W -f='${Package}\t${db:Status-Status}\t${Provides}\n' |
-        awk -F'\t' -v want="$1" '$2 == "installed" && !found {
-            n = split($3, provided, /, */)
-            for (i = 1; i <= n; i++) { sub(/ .*/, "", provided[i]); if (provided[i] == want) found = $1 }
-        }
-        END { print found }')
-    echo "${provider:-$1}"
-}
-
-prepare_rootfs() {
-    local t0=$SECONDS packages missing
-    mapfile -t packages < <(required_packages | sort -u)
-    # Building or extending the cache takes the lock exclusively; a booted
-    # container holds it shared, since its overlay reads the rootfs live.
-    mkdir -p "$cache"
-    exec 9>"$cache/lock"
-    flock -w 600 9 || die "another run holds $cache/lock"
-    if [ ! -x "$rootfs/usr/lib/systemd/systemd" ]; then
-        log "rootfs: debootstrap bookworm into $rootfs (first run only) with ${packages[*]}"
-        rm -rf "$rootfs.new"
-        if ! debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
-            bookworm "$rootfs.new" "$mirror" >"$cache/debootstrap.log" 2>&1; then
-            tail -n 20 "$cache/debootstrap.log"
-            die "debootstrap failed (log: $cache/debootstrap.log)"
-        fi
-        # localhost must resolve without DNS: the container has no network but loopback.
-        printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs.new/etc/hosts"
-        mv "$rootfs.new" "$rootfs"
-    fi
-    # A dependency added since the cache was built: install just that, online.
-    mapfile -t missing < <(for p in "${packages[@]}"; do
-        chroot "$rootfs" dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -x installed >/dev/null || echo "$p"
-    done)
-    if [ "${#missing[@]}" -gt 0 ]; then
-        log "rootfs: installing ${missing[*]}"
-        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -q --register=no --keep-unit -D "$rootfs" \
-            sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' \
-            sh "${missing[@]}" </dev/null >"$cache/apt.log" 2>&1 || { tail -n 20 "$cache/apt.log"; die "apt-get in the rootfs failed"; }
-    fi
-    flock -s 9
-    timing rootfs "$t0"
-}
-
-# ---- the container's life ---------------------------------------------------
-container_leader() {  # the container's PID 1, seen from here
-    local child
-    for child in $(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null); do
-        if grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$child/status" 2>/dev/null; then
-            leader=$child
-            return 0
-        fi
-    done
-    return 1
-}
-
-system_up() {
-    local state
-    state=$(ct systemctl is-system-running 2>/dev/null)
-    [ "$state" = running ] || [ "$state" = degraded ]
-}
-
-boot_container() {
-    local t0=$SECONDS
-    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -b --register=no --keep-unit --private-network \
-        --volatile=overlay -D "$rootfs" -M iot-amqpd-test --bind-ro="$stage:/srv/iot-test" \
-        </dev/null >"$stage.console.log" 2>&1 &
-    nspawn_pid=$!
-    wait_until 30 container_leader || { tail -n 20 "$stage.console.log"; die "container did not start"; }
-    wait_until 60 system_up || { ct systemctl --failed; die "container's systemd did not finish booting"; }
-    timing boot "$t0"
-}
-
-nspawn_gone() { ! kill -0 "$nspawn_pid" 2>/dev/null; }
-# Asks politely first; a container whose PID 1 is killed takes its whole PID
-# namespace with it, and then systemd-nspawn exits too.
-shutdown_container() {
-    [ -n "$nspawn_pid" ] || return 0
-    if ! nspawn_gone; then
-        [ -n "$leader" ] && ct systemctl poweroff >/dev/null 2>&1
-        if ! wait_until 20 nspawn_gone; then
-            log "container did not power off in 20 s: SIGTERM to systemd-nspawn"
-            kill -TERM "$nspawn_pid" 2>/dev/null
-        fi
-        if ! wait_until 10 nspawn_gone; then
-            log "container still up: SIGKILL to its PID 1"
-            [ -n "$leader" ] && kill -KILL "$leader" 2>/dev/null
-            wait_until 10 nspawn_gone || kill -KILL "$nspawn_pid" 2>/dev/null
-        fi
-    fi
-    wait "$nspawn_pid" 2>/dev/null
-    nspawn_pid=
+    runtime_packages "$emulator"
+    printf '%s\n' "${container_base_packages[@]}"
 }
 
 # On failure, what the daemon and systemd said about it (not the message
@@ -307,7 +165,8 @@ done
 [ -x "$make_certs" ] || die "$make_certs missing"
 log "package: $deb"
 
-prepare_rootfs
+mapfile -t packages < <(required_packages)
+prepare_rootfs "${packages[@]}"
 
 stage=$(mktemp -d /var/tmp/iot-amqpd-test.XXXXXX)
 cp "$deb" "$stage/iot-amqpd.deb"
@@ -323,7 +182,7 @@ accounts:
 EOF
 chmod -R go+rX "$stage"
 
-boot_container
+boot_container iot-amqpd-test "$stage.console.log" --bind-ro="$stage:/srv/iot-test"
 
 # -- install --
 t0=$SECONDS
@@ -396,6 +255,23 @@ port_known() { ct test -s /run/iot-emulator/port && ct test -S /run/iot-emulator
 wait_until 20 port_known || { ct journalctl -u iot-emulator --no-pager | tail -n 20; die "emulator did not come up"; }
 emulator_port=$(ct cat /run/iot-emulator/port | tr -d '[:space:]')
 log "emulator listening on 127.0.0.1:$emulator_port"
+# The daemon connects to amqps://localhost (the certificate's name): as the
+# service user, localhost must resolve to where the emulator listens and a TCP
+# connect there must succeed. Otherwise every delivery check below would fail
+# with `endpoint unreachable`, so say why once and stop.
+localhost_reachable() {
+    local addresses
+    addresses=$(ct runuser -u iot-amqpd -- getent ahosts localhost | awk '{ print $1 }' | sort -u | tr '\n' ' ')
+    if [ "$addresses" != "127.0.0.1 " ]; then
+        log "  as iot-amqpd, localhost resolves to '${addresses}', want only 127.0.0.1;" \
+            "/etc/hosts: $(ct stat -c '%a %U' /etc/hosts 2>&1), nsswitch: $(ct grep '^hosts:' /etc/nsswitch.conf 2>&1)"
+        return 1
+    fi
+    ct runuser -u iot-amqpd -- timeout 5 bash -c 'exec 3<>"/dev/tcp/localhost/$1"' sh "$emulator_port" ||
+        { log "  as iot-amqpd, no TCP connection to localhost:$emulator_port"; return 1; }
+}
+localhost_reachable || die "the daemon could not reach the emulator at localhost:$emulator_port in this container"
+pass "as the service user, localhost resolves to 127.0.0.1 only and reaches the emulator"
 
 # -- configure as the operator does: secret in a file, groups in the config --
 # The test CA lives outside /etc/iot-amqpd, so that the purge check judges the

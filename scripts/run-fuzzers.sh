@@ -5,12 +5,19 @@
 # out of memory, and prints one summary line per target.
 #
 #   scripts/run-fuzzers.sh [SECONDS_EACH]      default 30
+#   scripts/run-fuzzers.sh --build-only        only configure and build (scripts/test.sh
+#                                              builds ahead this way; one build per dir at a time)
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_TARGETS (space-separated
 # subset). Findings are kept in $FUZZ_BUILD_DIR/fuzz-findings/<target>/ with the
 # command that reproduces each; full logs in $FUZZ_BUILD_DIR/fuzz-logs/.
 set -euo pipefail
 
+build_only=no
+if [ "${1:-}" = --build-only ]; then
+    build_only=yes
+    shift
+fi
 seconds=${1:-30}
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "usage: $0 [SECONDS_EACH]" >&2; exit 2; }
 
@@ -24,13 +31,18 @@ command -v clang++ >/dev/null || { echo "run-fuzzers: clang++ not found (scripts
 
 echo "run-fuzzers: building ${targets[*]} in $build"
 build_start=$(date +%s)
+mkdir -p "$build"
+exec {lock}>"$build/.build.lock"
+flock "$lock"
 # IOT_WERROR stays off here: clang warns about things GCC does not, and the
 # GCC build (scripts/test.sh) is the one that enforces warnings as errors.
 CC=clang CXX=clang++ cmake -S "$top" -B "$build" -DIOT_FUZZ=ON -DIOT_BUILD_TESTS=OFF -DIOT_WERROR=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j2 --target "${targets[@]}" >"$build/fuzz-build.log" 2>&1 ||
     { tail -40 "$build/fuzz-build.log" >&2; echo "run-fuzzers: build failed" >&2; exit 1; }
+exec {lock}>&-
 echo "run-fuzzers: built in $(( $(date +%s) - build_start ))s"
+[ "$build_only" = yes ] && exit 0
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/iot-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT

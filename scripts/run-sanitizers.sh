@@ -7,6 +7,9 @@
 #         races inside the uninstrumented libqpid-proton (tests/tsan.supp)
 #
 #   scripts/run-sanitizers.sh [asan|tsan]...      default: both legs
+#   scripts/run-sanitizers.sh --build-only [asan|tsan]...   only configure and build
+#         (scripts/test.sh builds ahead this way, at low priority, while other
+#         stages mostly wait; a lock per build dir keeps two builds apart)
 #
 # Sanitizer reports go to files (log_path), not stderr: the daemon's stderr is a
 # journald stream in the integration tests, where a report would be lost. Any
@@ -18,6 +21,11 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
+build_only=no
+if [ "${1:-}" = --build-only ]; then
+    build_only=yes
+    shift
+fi
 legs=("$@")
 [ ${#legs[@]} -eq 0 ] && legs=(asan tsan)
 for leg in "${legs[@]}"; do
@@ -90,6 +98,10 @@ run_leg() {
     echo "=== run-sanitizers: $leg in $build"
 
     mkdir -p "$build"
+    # One build at a time per build dir (a build ahead may still be running).
+    local lock
+    exec {lock}>"$build/.build.lock"
+    flock "$lock"
     # -O1: the sanitizers' recommended level, quicker to build than -O2, keeps asserts. -g1: the
     # function names and line tables a report's stack needs, without full debug info (faster to
     # compile and link; the sanitizer builds are most of CI's build time).
@@ -98,6 +110,7 @@ run_leg() {
             >"$build/sanitizer-configure.log" 2>&1; then
         tail -30 "$build/sanitizer-configure.log" >&2
         echo "run-sanitizers: $leg: configure failed" >&2
+        exec {lock}>&-
         return 1
     fi
     mapfile -t targets < <(existing_targets "$build")
@@ -105,11 +118,14 @@ run_leg() {
     if ! cmake --build "$build" -j2 --target "${targets[@]}" >"$build/sanitizer-build.log" 2>&1; then
         grep -E 'error|Error' "$build/sanitizer-build.log" | head -30 >&2
         echo "run-sanitizers: $leg: build failed (full log: $build/sanitizer-build.log)" >&2
+        exec {lock}>&-
         return 1
     fi
+    exec {lock}>&-
     local built
     built=$(date +%s)
     echo "run-sanitizers: $leg: built in $((built - start))s"
+    [ "$build_only" = yes ] && return 0
 
     rm -rf "$logs"
     mkdir -p "$logs"

@@ -3,18 +3,60 @@
 # needs, then runs each stage and reports them all (each integration test runs
 # a journald of its own). Exits non-zero if any stage failed.
 #
-#   scripts/test.sh                 every stage
-#   scripts/test.sh build unit      only the named stages (see `stages` below)
+#   scripts/test.sh                 every stage (what CI runs)
+#   scripts/test.sh --quick         build, unit, integration: the quick check
+#   scripts/test.sh build unit      only the named stages (see `all_stages` below)
+#
+# Stages: gates (format, clang-tidy, cppcheck), build, unit, integration (on
+# this machine), systemd (the integration tests again, inside a booted Debian 12
+# container with systemd as PID 1), sanitizers (ASan+UBSan, TSan), fuzz,
+# package (.deb, lintian, install and run under systemd in a container).
+# When a container stage is selected and its cached rootfs is missing, the
+# rootfs is debootstrapped in the background from the start (network and disk
+# bound, beside the CPU-bound build), so the container stages find it ready.
+# Once the build stage has passed, the sanitizer and fuzzing builds (the
+# suite's biggest CPU cost) start in the background at the lowest CPU priority
+# (nice 19): they use what the mostly waiting test stages leave idle and yield
+# to them otherwise; the sanitizers and fuzz stages then find their builds done
+# or wait for them (one build per build dir at a time).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-all_stages=(gates build unit integration sanitizers fuzz package)
-stages=("$@")
+all_stages=(gates build unit integration systemd sanitizers fuzz package)
+quick_stages=(build unit integration)
+stages=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) stages+=("${quick_stages[@]}") ;;
+        -h|--help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        *)
+            if [[ " ${all_stages[*]} " != *" $arg "* ]]; then
+                echo "test.sh: unknown stage '$arg' (stages: ${all_stages[*]}; or --quick)" >&2
+                exit 2
+            fi
+            stages+=("$arg")
+            ;;
+    esac
+done
 [ ${#stages[@]} -eq 0 ] && stages=("${all_stages[@]}")
 
+suite_start=$(date +%s)
 if [ "$(id -u)" -eq 0 ]; then
     scripts/install-deps.sh || exit 1
+fi
+
+# The container stages' rootfs, prepared ahead in the background (see above).
+rootfs_job=
+if [ "$(id -u)" -eq 0 ] && [[ " ${stages[*]} " =~ " "(systemd|package)" " ]]; then
+    (
+        . packaging/nspawn-container.sh
+        [ -x "$rootfs/usr/lib/systemd/systemd" ] && exit 0
+        mkdir -p "$cache"
+        echo "rootfs: preparing $rootfs in the background (log: $cache/prepare.log)"
+        exec packaging/nspawn-container.sh prepare "${container_base_packages[@]}" >"$cache/prepare.log" 2>&1
+    ) &
+    rootfs_job=$!
 fi
 
 stage_gates() { [ -x scripts/lint.sh ] && scripts/lint.sh; }
@@ -23,13 +65,27 @@ stage_build() {
 }
 stage_unit() { ctest --test-dir build --output-on-failure -L unit -j2; }
 stage_integration() { ctest --test-dir build --output-on-failure -L integration; }
+stage_systemd() { scripts/test-in-systemd-container.sh -L integration; }
 stage_sanitizers() { scripts/run-sanitizers.sh; }
 stage_fuzz() { scripts/run-fuzzers.sh "${FUZZ_SECONDS:-30}"; }
 stage_package() { packaging/build-deb.sh && packaging/test-systemd-package.sh; }
 
+# The sanitizer and fuzzing builds, ahead of their stages (see above).
+ahead_job=
+build_ahead() {
+    local commands=()
+    [[ " ${stages[*]} " == *" sanitizers "* ]] && commands+=("scripts/run-sanitizers.sh --build-only")
+    [[ " ${stages[*]} " == *" fuzz "* ]] && commands+=("scripts/run-fuzzers.sh --build-only")
+    [ ${#commands[@]} -gt 0 ] || return 0
+    echo "building ahead at nice 19: ${commands[*]} (log: build/build-ahead.log)"
+    nice -n 19 bash -c "$(printf '%s; ' "${commands[@]}")" </dev/null >build/build-ahead.log 2>&1 &
+    ahead_job=$!
+}
+
 passed=0
 failed=0
 failed_names=()
+times=()
 for stage in "${stages[@]}"; do
     echo
     echo "=================== stage: $stage ==================="
@@ -42,8 +98,19 @@ for stage in "${stages[@]}"; do
         failed=$((failed + 1))
         failed_names+=("$stage")
     fi
-    echo "=================== $stage: $result in $(( $(date +%s) - start ))s ==================="
+    seconds=$(( $(date +%s) - start ))
+    times+=("$(printf '%-11s %-6s %5ss' "$stage" "$result" "$seconds")")
+    echo "=================== $stage: $result in ${seconds}s ==================="
+    [ "$stage" = build ] && [ "$result" = ok ] && build_ahead
 done
+echo
+echo "stage times (total $(( $(date +%s) - suite_start ))s):"
+printf '  %s\n' "${times[@]}"
+
+# Never leave the background rootfs job behind (it ends on its own; a stage
+# that needed it waited for its lock).
+[ -n "$rootfs_job" ] && wait "$rootfs_job"
+[ -n "$ahead_job" ] && wait "$ahead_job"
 
 echo
 [ $failed -gt 0 ] && echo "failed stages: ${failed_names[*]}"

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Shared by packaging/test-systemd-package.sh and scripts/test-in-systemd-container.sh
+# (sourced, not run): a cached Debian 12 rootfs and a booted systemd-nspawn
+# container over it, with systemd as PID 1, a private network (loopback only)
+# and a throw-away overlay, so nothing a test does inside reaches the cache.
+#
+# The caller defines log MESSAGE and die MESSAGE (which must exit), and calls
+#   prepare_rootfs PACKAGE...          debootstrap once, add missing packages later
+#   boot_container NAME CONSOLE_LOG [NSPAWN_OPTION...]
+#   ct COMMAND... / ct_run [SYSTEMD_RUN_OPTION...] COMMAND...
+#   shutdown_container                 always, e.g. from an EXIT trap
+#
+# Environment:
+#   IOT_TEST_CACHE   rootfs cache (default /var/cache/iot-amqpd-test): the only
+#                    thing on the host these scripts leave behind
+#   DEBIAN_MIRROR    for debootstrap (default http://deb.debian.org/debian)
+#
+# How it drives the container: systemd-nspawn boots it in the background;
+# commands run inside through `nsenter -t <container PID 1> -a`, and
+# long-running ones as transient units with systemd-run, so the container's
+# systemd owns every process and can shut down cleanly.
+
+cache=${IOT_TEST_CACHE:-/var/cache/iot-amqpd-test}
+rootfs=$cache/rootfs
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+nspawn_pid=
+leader=
+
+# What both containers need besides the binaries' own libraries: systemd as
+# PID 1 and the tools an operator uses (man-db for `systemd-analyze verify` to
+# check Documentation=); for the tests run inside, ctest (cmake), openssl for
+# the test certificates, Python with proton for the vendor-sample fidelity
+# test, and what the harness calls (unshare, mount: util-linux, mount). One set
+# for both users, so the first run's debootstrap builds the whole cache.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+container_base_packages=(systemd systemd-sysv dbus procps man-db util-linux mount cmake openssl python3
+                         python3-qpid-proton)
+
+timing() { log "TIME: $1 $((SECONDS - $2))s"; }
+
+wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
+    local deadline=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.5
+    done
+}
+
+# ---- running things inside the container ----------------------------------
+# Pipelines never use `grep -q`: under pipefail, a grep that stops reading
+# early fails the pipeline through the writer's SIGPIPE.
+ct() { nsenter -t "$leader" -a "$@"; }
+# A transient service inside the container, waited for; its exit status and
+# output come back. For anything that should belong to the container's systemd.
+ct_run() { ct systemd-run --quiet --pipe --wait --collect --service-type=exec "$@"; }
+
+# ---- packages ---------------------------------------------------------------
+# The packages that ship these shared libraries (as ldd prints them), asked in
+# one dpkg -S (each call reads the whole file database): by the path and its
+# merged-/usr twin, since dpkg knows each file under only one of the two.
+library_owners() {
+    local lib paths=()
+    for lib in "$@"; do paths+=("$lib" "/usr$lib" "${lib#/usr}"); done
+    dpkg -S "${paths[@]}" 2>/dev/null | grep -v '^diversion' | cut -d: -f1 | sed 's/, /\n/g'
+}
+# The owners of every library these programs load.
+runtime_packages() {
+    local program
+    for program in "$@"; do
+        ldd "$program" | awk '$3 ~ /^\// { print $3 }'
+    done | sort -u | { mapfile -t libs; library_owners "${libs[@]}"; }
+}
+
+# debootstrap takes only real packages: a virtual one (libspdlog1.10-fmt9 is
+# provided by libspdlog1.10) becomes the package that provides it here.
+real_package() {
+    local provider
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; then
+        echo "$1"
+        return
+    fi
+    provider=$(dpkg-query -W -f='${Package}\t${db:Status-Status}\t${Provides}\n' |
+        awk -F'\t' -v want="$1" '$2 == "installed" && !found {
+            n = split($3, provided, /, */)
+            for (i = 1; i <= n; i++) { sub(/ .*/, "", provided[i]); if (provided[i] == want) found = $1 }
+        }
+        END { print found }')
+    echo "${provider:-$1}"
+}
+
+# ---- the cached rootfs ------------------------------------------------------
+# Name resolution inside, the same on every host: the container has no network
+# but loopback and no DNS, and the tests' servers listen on 127.0.0.1, so
+# `localhost` must resolve from /etc/hosts to 127.0.0.1 and to nothing else,
+# for every user (the daemon runs as its own user: the file must be 0644 even
+# when the caller's umask is stricter).
+hosts_text=$'127.0.0.1\tlocalhost\n::1\tip6-localhost ip6-loopback'
+fix_name_resolution() {  # fix_name_resolution ROOT
+    local root=$1
+    if [ "$(cat "$root/etc/hosts" 2>/dev/null)" != "$hosts_text" ] ||
+        [ "$(stat -c %a "$root/etc/hosts")" != 644 ]; then
+        rm -f "$root/etc/hosts"  # a symlink would point outside the rootfs
+        printf '%s\n' "$hosts_text" >"$root/etc/hosts"
+        chmod 0644 "$root/etc/hosts"
+    fi
+    if ! grep -E '^hosts:[[:space:]]+files' "$root/etc/nsswitch.conf" >/dev/null 2>&1; then
+        printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$root/etc/nsswitch.conf"
+        chmod 0644 "$root/etc/nsswitch.conf"
+    fi
+}
+
+prepare_rootfs() {  # prepare_rootfs PACKAGE...
+    local t0=$SECONDS packages missing
+    mapfile -t packages < <(printf '%s\n' "$@" | grep -v '^$' | sort -u)
+    # Building or extending the cache takes the lock exclusively; a booted
+    # container holds it shared, since its overlay reads the rootfs live.
+    mkdir -p "$cache"
+    exec 9>"$cache/lock"
+    flock -w 900 9 || die "another run holds $cache/lock"
+    if [ ! -x "$rootfs/usr/lib/systemd/systemd" ]; then
+        log "rootfs: debootstrap bookworm into $rootfs (first run only) with ${packages[*]}"
+        rm -rf "$rootfs.new"
+        if ! debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" \
+            bookworm "$rootfs.new" "$mirror" >"$cache/debootstrap.log" 2>&1; then
+            tail -n 20 "$cache/debootstrap.log"
+            die "debootstrap failed (log: $cache/debootstrap.log)"
+        fi
+        mv "$rootfs.new" "$rootfs"
+    fi
+    fix_name_resolution "$rootfs"
+    # A package not in the cache yet (a new dependency, or one only the other
+    # container user needs): install just that, online.
+    mapfile -t missing < <(for p in "${packages[@]}"; do
+        chroot "$rootfs" dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -x installed >/dev/null || echo "$p"
+    done)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "rootfs: installing ${missing[*]}"
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -q --register=no --keep-unit -D "$rootfs" \
+            sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' \
+            sh "${missing[@]}" </dev/null >"$cache/apt.log" 2>&1 || { tail -n 20 "$cache/apt.log"; die "apt-get in the rootfs failed"; }
+        fix_name_resolution "$rootfs"
+    fi
+    flock -s 9
+    timing rootfs "$t0"
+}
+
+# ---- the container's life ---------------------------------------------------
+container_leader() {  # the container's PID 1, seen from here
+    local child
+    for child in $(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null); do
+        if grep -qE '^NSpid:[[:space:]]+[0-9]+[[:space:]]+1$' "/proc/$child/status" 2>/dev/null; then
+            leader=$child
+            return 0
+        fi
+    done
+    return 1
+}
+
+system_up() {
+    local state
+    state=$(ct systemctl is-system-running 2>/dev/null)
+    [ "$state" = running ] || [ "$state" = degraded ]
+}
+
+boot_container() {  # boot_container NAME CONSOLE_LOG [NSPAWN_OPTION...]
+    local t0=$SECONDS name=$1 console=$2
+    shift 2
+    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -b --register=no --keep-unit --private-network \
+        --volatile=overlay -D "$rootfs" -M "$name" "$@" </dev/null >"$console" 2>&1 &
+    nspawn_pid=$!
+    wait_until 30 container_leader || { tail -n 20 "$console"; die "container did not start"; }
+    wait_until 60 system_up || { ct systemctl --failed; die "container's systemd did not finish booting"; }
+    timing boot "$t0"
+}
+
+nspawn_gone() { ! kill -0 "$nspawn_pid" 2>/dev/null; }
+# Asks politely first; a container whose PID 1 is killed takes its whole PID
+# namespace with it, and then systemd-nspawn exits too.
+shutdown_container() {
+    [ -n "$nspawn_pid" ] || return 0
+    if ! nspawn_gone; then
+        [ -n "$leader" ] && ct systemctl poweroff >/dev/null 2>&1
+        if ! wait_until 20 nspawn_gone; then
+            log "container did not power off in 20 s: SIGTERM to systemd-nspawn"
+            kill -TERM "$nspawn_pid" 2>/dev/null
+        fi
+        if ! wait_until 10 nspawn_gone; then
+            log "container still up: SIGKILL to its PID 1"
+            [ -n "$leader" ] && kill -KILL "$leader" 2>/dev/null
+            wait_until 10 nspawn_gone || kill -KILL "$nspawn_pid" 2>/dev/null
+        fi
+    fi
+    wait "$nspawn_pid" 2>/dev/null
+    nspawn_pid=
+}
+
+# Run rather than sourced: `packaging/nspawn-container.sh prepare PACKAGE...`
+# builds (or extends) the cached rootfs, e.g. in the background while
+# something else compiles (scripts/test.sh does).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -uo pipefail
+    umask 022
+    log() { printf '%s\n' "$*"; }
+    die() { log "nspawn-container: $*"; exit 1; }
+    [ "${1:-}" = prepare ] || { echo "usage: $0 prepare PACKAGE..." >&2; exit 2; }
+    [ "$(id -u)" -eq 0 ] || die "must run as root"
+    shift
+    prepare_rootfs "$@"
+fi
