@@ -356,6 +356,14 @@ TEST(HarnessPrivateJournald, RunsInAMountNamespaceOfItsOwnOnPrivateFileSystems) 
     if (std::filesystem::is_directory("/etc/systemd/journald.conf.d")) {
         EXPECT_TRUE(std::filesystem::is_empty("/etc/systemd/journald.conf.d"));
     }
+    // A network namespace of its own: journald's queue is the kernel's 10
+    // datagrams whatever the host set (systemd sets 512), and the network
+    // is loopback only.
+    const auto parents_net = std::filesystem::read_symlink("/proc/" + std::to_string(::getppid()) + "/ns/net", error);
+    if (!error) {
+        EXPECT_NE(parents_net, std::filesystem::read_symlink("/proc/self/ns/net"));
+    }
+    EXPECT_EQ(read_file("/proc/sys/net/unix/max_dgram_qlen").value_or(""), "10\n");
 }
 
 TEST(HarnessPrivateJournald, AKilledStandaloneJournaldTakesItsQueueAlong) {

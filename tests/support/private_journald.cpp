@@ -1,7 +1,9 @@
 #include "private_journald.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -192,6 +194,26 @@ std::string to_string(Storage storage) {
     return "volatile";
 }
 
+namespace {
+
+void bring_up_loopback() {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail("socket for lo");
+    ifreq request{};
+    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    int r = ::ioctl(fd, SIOCGIFFLAGS, &request);
+    if (r == 0) {
+        request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+        r = ::ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    if (r != 0) fail("bring up lo in the private network namespace");
+}
+
+}  // namespace
+
 void enter_private_mount_namespace() {
     if (entered) return;
     if (::geteuid() != 0) {
@@ -202,7 +224,13 @@ void enter_private_mount_namespace() {
         throw std::runtime_error(
             "enter_private_mount_namespace: other threads exist (a mount namespace is per thread)");
     }
-    if (::unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+    // A network namespace of its own too: net.unix.max_dgram_qlen, the length
+    // of journald's socket queue, belongs to the network namespace, and a
+    // fresh one has the kernel's 10 on every machine, where a host booted by
+    // systemd has 512 (the faults that fill journald's queue depend on it).
+    // Only loopback exists in it, which is all the tests may use.
+    if (::unshare(CLONE_NEWNS | CLONE_NEWNET) != 0) fail("unshare(CLONE_NEWNS | CLONE_NEWNET)");
+    bring_up_loopback();
     // Without this, mounts below would propagate to the host's namespace
     // wherever / is a shared mount (systemd makes it shared at boot).
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("make / rprivate");
