@@ -155,6 +155,8 @@ TEST(FaultJournalStorage, FileSystemFullWhileThousandsArriveThenFreedStoresEvery
     ASSERT_TRUE(status_says(scenario, "journald is not storing entries", 30s))
         << "the daemon must notice that journald stores nothing and say so";
     const HeldSample held = watch_while_held(scenario, "CG-A", 6s);
+    std::printf("[ scenario ] STATUS while the journal's file system is full: %s\n",
+                scenario.notify().last_value("STATUS").value_or("").c_str());
     EXPECT_EQ(held.worst_excess, 0) << "messages were acknowledged that the journal did not hold";
     EXPECT_LT(held.accepted, static_cast<std::int64_t>(kMessages)) << "the fill must have hit the stream";
 
