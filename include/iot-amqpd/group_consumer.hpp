@@ -24,6 +24,7 @@
 #include "iot-amqpd/dedup.hpp"
 #include "iot-amqpd/health.hpp"
 #include "iot-amqpd/message_sink.hpp"
+#include "iot-amqpd/monotonic_timers.hpp"
 
 namespace iot {
 
@@ -73,6 +74,10 @@ public:
     [[nodiscard]] proton::container& container() { return *container_; }
     [[nodiscard]] const proton::ssl_client_options& ssl_options() const { return *ssl_options_; }
     void connection_count_changed();
+    // Ends the monotonic timers' thread and drops their work queue. The group
+    // runner calls it once container::run() returned, before the container
+    // is destroyed (the work queue unregisters itself from the container).
+    void release_timers() { timers_.reset(); }
 
 private:
     void on_container_start(proton::container& container) override;
@@ -91,6 +96,10 @@ private:
     std::atomic<bool> stop_requested_{false};
 
     proton::container* container_ = nullptr;
+    // The tick and the settle polls run on these, not on container::schedule(),
+    // which follows the wall clock (see monotonic_timers.hpp).
+    std::unique_ptr<MonotonicTimers> timers_;
+    bool container_stopped_ = false;  // container::stop() was called: the tick no longer re-arms
     std::optional<proton::ssl_client_options> ssl_options_;
     std::vector<std::unique_ptr<ConnectionSlot>> slots_;
     bool stopping_ = false;
