@@ -31,7 +31,7 @@ void GroupRunner::request_stop() {
 }
 
 void GroupRunner::run() {
-    const LogContext ctx{"group_started", config_->name};
+    const LogContext ctx{"dedup_seeded", config_->name};  // "group_started" is the supervisor's line
     try {
         DedupWindow dedup(config_->dedup_window);
         if (output_.type == OutputType::journald && config_->dedup_window > 0) {
