@@ -3,6 +3,9 @@
 // Non-copyable, wiped with OPENSSL_cleanse on destruction, and deliberately not
 // streamable or formattable: the only way to read it is reveal(), which makes
 // every use greppable.
+//
+// Thread: a Secret is owned like any value; a shared `const Secret` (the
+// config's) is only read, which any thread may do.
 #pragma once
 
 #include <string>
