@@ -324,7 +324,7 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
 
 // ---- driven by the group's tick ---------------------------------------------
 
-// The tick is a container timer, not one of this connection's events: what it
+// The tick is a container job (monotonic_timers.hpp), not one of this connection's events: what it
 // does to the connection (accepts and credit after a write retry, a close) is
 // only written to the socket when the connection next wakes. Without wake()
 // that is the peer's next frame, up to half its idle time-out later, by which

@@ -4,7 +4,8 @@
 //
 // Thread ownership:
 //   immutable after construction: config_, profile_, health_ (the object; its fields are atomics)
-//   group thread only (proton callbacks and the tick): everything else
+//   group thread only (proton callbacks and the jobs of its monotonic timers): everything else;
+//     timers_ is created and released there, its own thread only hands jobs to the container
 //   shared: stop_requested_ (atomic), set by the supervisor through request_stop()
 #pragma once
 
