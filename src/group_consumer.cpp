@@ -60,7 +60,22 @@ void GroupConsumer::tick() {
     // Writes can wait to be stored (or written again) with no delivery held:
     // their connection closed, the cloud redelivers them as duplicates.
     if (!sink_->idle()) settle_soon();
-    timers_->schedule(kTickInterval, [this] { tick(); });
+    timers_->schedule(kTickInterval, [this] { run_job(&GroupConsumer::tick); });
+}
+
+// proton runs work-queue jobs with every exception swallowed
+// (common_work_queue::run_all_jobs), where an exception in a schedule() job
+// stopped the container and was rethrown from run(). Keep that: the group
+// ends with the reason, and the supervisor restarts it, instead of a tick
+// that silently stopped re-arming.
+void GroupConsumer::run_job(void (GroupConsumer::*job)()) {
+    try {
+        (this->*job)();
+    } catch (const std::exception& e) {
+        job_failure_ = e.what();
+        container_stopped_ = true;
+        container_->stop();
+    }
 }
 
 void GroupConsumer::begin_stop() {
@@ -102,7 +117,7 @@ int GroupConsumer::write(const MessageRecord& record) {
 void GroupConsumer::settle_soon() {
     if (settle_scheduled_ || container_stopped_) return;
     settle_scheduled_ = true;
-    timers_->schedule(settle_poll_, [this] { settle(); });
+    timers_->schedule(settle_poll_, [this] { run_job(&GroupConsumer::settle); });
 }
 
 // Runs on a monotonic timer while any slot holds deliveries or the sink has

@@ -54,7 +54,11 @@ void GroupRunner::run() {
         std::lock_guard<std::mutex> lock(mutex_);
         failure_ = e.what();
     }
-    if (consumer_) consumer_->release_timers();  // before the container goes
+    if (consumer_) {
+        consumer_->release_timers();  // before the container goes
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (failure_.empty()) failure_ = consumer_->job_failure();
+    }
     {
         std::lock_guard<std::mutex> lock(mutex_);
         finished_.store(true);

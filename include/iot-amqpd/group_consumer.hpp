@@ -79,10 +79,14 @@ public:
     // runner calls it once container::run() returned, before the container
     // is destroyed (the work queue unregisters itself from the container).
     void release_timers() { timers_.reset(); }
+    // Why a timer job failed and ended the container; "" if none did. Read by
+    // the group runner once container::run() returned (same thread).
+    [[nodiscard]] const std::string& job_failure() const { return job_failure_; }
 
 private:
     void on_container_start(proton::container& container) override;
     void tick();
+    void run_job(void (GroupConsumer::*job)());
     void begin_stop();
     void refresh_problem();
     void settle();
@@ -101,6 +105,7 @@ private:
     // which follows the wall clock (see monotonic_timers.hpp).
     std::unique_ptr<MonotonicTimers> timers_;
     bool container_stopped_ = false;  // container::stop() was called: the tick no longer re-arms
+    std::string job_failure_;
     std::optional<proton::ssl_client_options> ssl_options_;
     std::vector<std::unique_ptr<ConnectionSlot>> slots_;
     bool stopping_ = false;
