@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -113,7 +114,13 @@ TEST_P(ClockStep, ReconnectsWithoutARefusedLoginKeepsPingingAndStopsCleanly) {
     launch.name = std::string("daemon-clock-") + step.name;
     launch.watchdog = kWatchdog;
     launch.extra_env = {{"LD_PRELOAD", IOT_CLOCK_SHIFT_LIB}, {"IOT_CLOCK_SHIFT_FILE", shift_file.string()}};
-    if (kSanitizerBuild) launch.extra_env.emplace_back("ASAN_OPTIONS", "verify_asan_link_order=0");
+    if (kSanitizerBuild) {
+        // ASan insists on coming first among preloaded libraries; the shim is
+        // preloaded before it. Keep whatever options the run set.
+        const char* asan = std::getenv("ASAN_OPTIONS");  // NOLINT(concurrency-mt-unsafe): read before any child
+        const std::string kept = asan != nullptr ? std::string(asan) + ":" : std::string();
+        launch.extra_env.emplace_back("ASAN_OPTIONS", kept + "verify_asan_link_order=0");
+    }
     const auto launched = Clock::now();
     auto daemon = launch_daemon(scenario, launch);
     ASSERT_TRUE(wait_ready_since(scenario, *daemon, launched));
