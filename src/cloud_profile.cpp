@@ -7,8 +7,6 @@
 #include <proton/types.hpp>
 #include <proton/value.hpp>
 
-#include <fstream>
-#include <iterator>
 #include <string_view>
 
 #include "iot-amqpd/topic.hpp"
@@ -146,13 +144,12 @@ std::string_view body_bytes(const proton::value& body, std::string& scratch) {
 
 }  // namespace
 
-Secret read_security_token(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw CredentialError("cannot read security_token_file " + path);
-    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (token.empty()) throw CredentialError("security_token_file " + path + " is empty");
-    return Secret(std::move(token));
+// The loader's secret-file reader: one buffer sized once and wiped, where a
+// growing std::string would leave unwiped copies of the token on the heap.
+std::shared_ptr<const Secret> read_security_token(const std::string& path) {
+    SecretRead read = read_secret_file(path, "the STS security token");
+    if (!read.secret) throw CredentialError("security_token_file: " + read.problem);
+    return std::move(read.secret);
 }
 
 Credentials AlibabaIotProfile::credentials(const GroupConfig& group, const std::string& client_id,
@@ -166,10 +163,10 @@ Credentials AlibabaIotProfile::credentials(const GroupConfig& group, const std::
     request.client_id = client_id;
     request.consumer_group_id = group.consumer_group_id;
     request.iot_instance_id = group.iot_instance_id;
-    Secret token;
+    std::shared_ptr<const Secret> token;
     if (group.auth_mode == AuthMode::ststoken) {
         token = read_security_token(group.security_token_file);  // re-read: STS tokens expire and are rotated
-        request.security_token = &token;
+        request.security_token = token.get();
     }
     return sign(request);
 }

@@ -249,20 +249,6 @@ FileText read_file(const std::string& path, const std::string& what, std::size_t
     return file;
 }
 
-struct SecretRead {
-    std::shared_ptr<const Secret> secret;
-    std::string problem;
-};
-
-SecretRead read_secret_file(const std::string& path) {
-    constexpr std::size_t kLimit = std::size_t{64} * 1024;  // an STS token is a few KiB; more is the wrong file
-    FileText file = read_file(path, path, kLimit);
-    if (!file.problem.empty()) return {nullptr, std::move(file.problem)};
-    while (!file.text.empty() && std::isspace(static_cast<unsigned char>(file.text.back()))) file.text.pop_back();
-    if (file.text.empty()) return {nullptr, path + " is empty; it must hold the AccessKey secret"};
-    return {std::make_shared<const Secret>(std::move(file.text)), {}};
-}
-
 // ---- the key walker ----------------------------------------------------------
 
 // Extra advice for an unknown key in one particular map; empty when none.
@@ -917,9 +903,16 @@ void merge_auth(GroupConfig& group, const GroupLayer& own, const GroupLayer& inh
         group.secret_source = secret.value.source;
         group.secret_path = secret.value.path;
         group.access_key_secret = secret.value.value;
+        if (group.access_key_secret) group.secret_digest = content_digest(group.access_key_secret->reveal());
     }
     apply(own.auth_mode, inherited.auth_mode, group.auth_mode);
     apply(own.security_token_file, inherited.security_token_file, group.security_token_file);
+    // The token is read again before every attempt; its digest makes a reload
+    // after it changed restart the group, so the new token is used at once.
+    if (group.auth_mode == AuthMode::ststoken && !group.security_token_file.empty()) {
+        const SecretRead token = read_secret_file(group.security_token_file, "the STS security token");
+        if (token.secret) group.security_token_digest = content_digest(token.secret->reveal());
+    }
     apply(own.sign_method, inherited.sign_method, group.sign_method);
     apply(own.iot_instance_id, inherited.iot_instance_id, group.iot_instance_id);
 }
@@ -1290,17 +1283,13 @@ std::string world_readable_warning(const std::string& path, mode_t mode) {
 
 // ---- comparing groups --------------------------------------------------------
 
-bool same_secret(const std::shared_ptr<const Secret>& a, const std::shared_ptr<const Secret>& b) {
-    if (a == nullptr || b == nullptr) return a == b;
-    return a->equals(*b);
-}
-
 bool same_identity_and_auth(const GroupConfig& a, const GroupConfig& b) {
     return a.name == b.name && a.consumer_group_id == b.consumer_group_id && a.endpoint == b.endpoint &&
            a.host == b.host && a.port == b.port && a.access_key_id == b.access_key_id &&
            a.secret_source == b.secret_source && a.secret_path == b.secret_path &&
-           same_secret(a.access_key_secret, b.access_key_secret) && a.auth_mode == b.auth_mode &&
-           a.security_token_file == b.security_token_file && a.sign_method == b.sign_method &&
+           same_digest(a.secret_digest, b.secret_digest) && a.auth_mode == b.auth_mode &&
+           a.security_token_file == b.security_token_file &&
+           same_digest(a.security_token_digest, b.security_token_digest) && a.sign_method == b.sign_method &&
            a.iot_instance_id == b.iot_instance_id;
 }
 
@@ -1387,6 +1376,15 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
     for (LogLevel level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error})
         if (iequals(text, to_string(level))) return level;
     return std::nullopt;
+}
+
+SecretRead read_secret_file(const std::string& path, std::string_view holds) {
+    constexpr std::size_t kLimit = std::size_t{64} * 1024;  // an STS token is a few KiB; more is the wrong file
+    FileText file = read_file(path, path, kLimit);
+    if (!file.problem.empty()) return {nullptr, std::move(file.problem)};
+    while (!file.text.empty() && std::isspace(static_cast<unsigned char>(file.text.back()))) file.text.pop_back();
+    if (file.text.empty()) return {nullptr, path + " is empty; it must hold " + std::string(holds)};
+    return {std::make_shared<const Secret>(std::move(file.text)), {}};
 }
 
 }  // namespace iot

@@ -14,6 +14,7 @@
 #include "iot-amqpd/errno_text.hpp"
 #include "iot-amqpd/group_consumer.hpp"
 #include "iot-amqpd/logging.hpp"
+#include "iot-amqpd/signing_clock.hpp"
 
 namespace iot {
 namespace {
@@ -47,8 +48,13 @@ void ConnectionSlot::attempt(SteadyTime now) {
     const GroupConfig& cfg = group_.config();
     const LogContext ctx{"connecting", cfg.name};
     try {
-        // Signed immediately before connecting: a fresh timestamp every attempt, never a replay.
-        Credentials creds = group_.profile().credentials(cfg, client_id_, wall_clock_ms());
+        // Signed immediately before connecting: a fresh timestamp every attempt,
+        // newer than the last one even when the wall clock stepped back.
+        const SigningClock::Stamp stamp = process_signing_clock().stamp(client_id_, wall_clock_ms(), boot_clock_ms());
+        if (!stamp.note.empty() && stamp.note != last_clock_note_)
+            log_event(spdlog::level::err, LogContext{"clock_off", cfg.name}, "{}", stamp.note);
+        last_clock_note_ = stamp.note;
+        Credentials creds = group_.profile().credentials(cfg, client_id_, stamp.timestamp_ms);
         std::string password(creds.password.reveal());
         proton::connection_options opts;
         opts.handler(*this)
@@ -77,6 +83,7 @@ void ConnectionSlot::attempt(SteadyTime now) {
 }
 
 void ConnectionSlot::on_connection_open(proton::connection& connection) {
+    process_signing_clock().accepted(client_id_);  // the cloud took our timestamp: it anchors the next ones
     proton::receiver_options ropts;
     // credit_window(0): the daemon grants credit itself, one per written message.
     ropts.credit_window(0).auto_accept(false).delivery_mode(proton::delivery_mode::AT_LEAST_ONCE);
@@ -273,7 +280,10 @@ void ConnectionSlot::schedule_reconnect(SteadyTime now) {
     if (condition_name_.empty()) condition_name_ = "amqp:connection:lost";
     const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
     auth_failure_ = diagnosis.kind == FailureKind::authentication;
-    if (auth_failure_) group_.health().auth_failures.fetch_add(1, std::memory_order_relaxed);
+    if (auth_failure_) {
+        group_.health().auth_failures.fetch_add(1, std::memory_order_relaxed);
+        process_signing_clock().refused(client_id_);
+    }
     const Millis delay = backoff_.next_delay(auth_failure_);
     next_attempt_ = now + delay;
     log_failure(now, delay);
@@ -314,7 +324,7 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
 
 // ---- driven by the group's tick ---------------------------------------------
 
-// The tick is a container timer, not one of this connection's events: what it
+// The tick is a container job (monotonic_timers.hpp), not one of this connection's events: what it
 // does to the connection (accepts and credit after a write retry, a close) is
 // only written to the socket when the connection next wakes. Without wake()
 // that is the peer's next frame, up to half its idle time-out later, by which

@@ -5,14 +5,28 @@ namespace {
 
 bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
 
+// The cloud's reason names the signed timestamp (stale, a replay, outside its
+// window): the clock comes first, not the credentials.
+bool about_timestamp(std::string_view description) {
+    for (const std::string_view word : {"timestamp", "Timestamp", "skew", "replay", "clock", "time window"})
+        if (contains(description, word)) return true;
+    return false;
+}
+
 }  // namespace
 
 Diagnosis diagnose(std::string_view name, std::string_view description) {
-    if (name == "amqp:unauthorized-access" || contains(description, "Authentication failed"))
+    const bool auth = name == "amqp:unauthorized-access" || contains(description, "Authentication failed");
+    if (auth && about_timestamp(description))
+        return {FailureKind::authentication,
+                "the cloud refused the signature's timestamp: the system clock is probably off (the cloud accepts "
+                "±15 min of its own time); check it with timedatectl (is NTP synchronised?), then the "
+                "credentials"};
+    if (auth)
         return {FailureKind::authentication,
                 "check access_key_id and its secret, consumer_group_id, iot_instance_id (required for new public "
-                "and Enterprise instances), that the RAM user has the iot:sub permission, and the clock (the "
-                "signature carries a timestamp)"};
+                "and Enterprise instances), that the RAM user has the iot:sub permission, and the clock "
+                "(the signature carries a timestamp: timedatectl)"};
     // A peer that vanished mid-stream shows up as an SSL read error; it is a lost connection, not a TLS problem.
     if (contains(description, "unexpected eof") || contains(description, "reset by peer"))
         return {FailureKind::other, "the connection was lost; the daemon reconnects with backoff"};

@@ -1,9 +1,6 @@
 #include "iot-amqpd/group_consumer.hpp"
 
-#include <proton/work_queue.hpp>
-
 #include <algorithm>
-#include <functional>
 #include <random>
 
 #include "iot-amqpd/connection_slot.hpp"
@@ -26,6 +23,7 @@ GroupConsumer::~GroupConsumer() = default;
 
 void GroupConsumer::on_container_start(proton::container& container) {
     container_ = &container;
+    timers_ = std::make_unique<MonotonicTimers>(container);
     ssl_options_.emplace(make_tls_client_options(config_->tls));
     std::random_device entropy;
     for (const auto& client_id : config_->client_ids)
@@ -36,10 +34,14 @@ void GroupConsumer::on_container_start(proton::container& container) {
 }
 
 // The group's heartbeat: stamps liveness for the watchdog, drives reconnects
-// and write retries, and ends the container once stopping is done. It is the
-// only scheduled job, and it stops re-arming when the group stops, because
-// container::run() waits for every scheduled job (DESIGN.md §13).
+// and write retries, and ends the container once stopping is done. It runs on
+// the monotonic timers (a wall clock step does not stall it) and stops
+// re-arming once it stopped the container: the group runner turns the
+// container's auto-stop off (it would otherwise end run() whenever every
+// connection is closed and no timer is pending), so container::stop() here is
+// what ends run().
 void GroupConsumer::tick() {
+    if (container_stopped_) return;  // a tick handed over before the stop
     const auto now = std::chrono::steady_clock::now();
     health_.last_tick_ms.store(monotonic_ms(), std::memory_order_relaxed);
     if (stop_requested_.load() && !stopping_) begin_stop();
@@ -47,6 +49,7 @@ void GroupConsumer::tick() {
         bool all_closed = true;
         for (auto& slot : slots_) all_closed = slot->close_for_stop() && all_closed;
         if (all_closed || now >= stop_deadline_) {
+            container_stopped_ = true;
             container_->stop();
             return;
         }
@@ -57,8 +60,22 @@ void GroupConsumer::tick() {
     // Writes can wait to be stored (or written again) with no delivery held:
     // their connection closed, the cloud redelivers them as duplicates.
     if (!sink_->idle()) settle_soon();
-    container_->schedule(proton::duration(kTickInterval.count()),
-                         proton::work(std::function<void()>([this] { tick(); })));
+    timers_->schedule(kTickInterval, [this] { run_job(&GroupConsumer::tick); });
+}
+
+// proton runs work-queue jobs with every exception swallowed
+// (common_work_queue::run_all_jobs), where an exception in a schedule() job
+// stopped the container and was rethrown from run(). Keep that: the group
+// ends with the reason, and the supervisor restarts it, instead of a tick
+// that silently stopped re-arming.
+void GroupConsumer::run_job(void (GroupConsumer::*job)()) {
+    try {
+        (this->*job)();
+    } catch (const std::exception& e) {
+        job_failure_ = e.what();
+        container_stopped_ = true;
+        container_->stop();
+    }
 }
 
 void GroupConsumer::begin_stop() {
@@ -98,13 +115,12 @@ int GroupConsumer::write(const MessageRecord& record) {
 }
 
 void GroupConsumer::settle_soon() {
-    if (settle_scheduled_) return;
+    if (settle_scheduled_ || container_stopped_) return;
     settle_scheduled_ = true;
-    container_->schedule(proton::duration(settle_poll_.count()),
-                         proton::work(std::function<void()>([this] { settle(); })));
+    timers_->schedule(settle_poll_, [this] { run_job(&GroupConsumer::settle); });
 }
 
-// Runs on a container timer while any slot holds deliveries or the sink has
+// Runs on a monotonic timer while any slot holds deliveries or the sink has
 // writes not stored yet: what it accepts is flushed by waking the connections
 // (see ConnectionSlot::tick()).
 void GroupConsumer::settle() {

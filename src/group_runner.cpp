@@ -31,7 +31,7 @@ void GroupRunner::request_stop() {
 }
 
 void GroupRunner::run() {
-    const LogContext ctx{"group_started", config_->name};
+    const LogContext ctx{"dedup_seeded", config_->name};  // "group_started" is the supervisor's line
     try {
         DedupWindow dedup(config_->dedup_window);
         if (output_.type == OutputType::journald && config_->dedup_window > 0) {
@@ -42,12 +42,22 @@ void GroupRunner::run() {
         consumer_ = std::make_unique<GroupConsumer>(config_, profile_, make_sink(output_, follower_), health_,
                                                     std::move(dedup));
         container_ = std::make_unique<proton::container>(*consumer_, "iot-amqpd-" + config_->name);
+        // The group's timers are not container timers (see monotonic_timers.hpp),
+        // so while every connection waits for its reconnect nothing would keep
+        // an auto-stopping container running: the consumer's tick ends it with
+        // container::stop() instead.
+        container_->auto_stop(false);
         consumer_ready_.store(true);
         if (stop_requested_.load()) consumer_->request_stop();
         container_->run();
     } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex_);
         failure_ = e.what();
+    }
+    if (consumer_) {
+        consumer_->release_timers();  // before the container goes
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (failure_.empty()) failure_ = consumer_->job_failure();
     }
     {
         std::lock_guard<std::mutex> lock(mutex_);

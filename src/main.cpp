@@ -23,19 +23,22 @@
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/errno_text.hpp"
+#include "iot-amqpd/exit_codes.hpp"
 #include "iot-amqpd/journal_check.hpp"
 #include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/logging.hpp"
 #include "iot-amqpd/notifier.hpp"
+#include "iot-amqpd/stopping_notice.hpp"
 #include "iot-amqpd/supervisor.hpp"
 #include "iot-amqpd/tls_client_options.hpp"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitConfig = 78;  // EX_CONFIG
+using iot::kExitConfig;
+using iot::kExitFailure;
+using iot::kExitOk;
+using iot::kExitUsage;
+
 constexpr const char* kDefaultConfig = "/etc/iot-amqpd/iot-amqpd.yaml";
 constexpr std::chrono::milliseconds kReadBackTimeout{5000};
 
@@ -64,13 +67,6 @@ struct Options {
     std::optional<iot::LogLevel> log_level;
     iot::LogTarget log_target = iot::LogTarget::automatic;
 };
-
-std::optional<iot::LogLevel> parse_level(const std::string& text) {
-    for (auto level :
-         {iot::LogLevel::trace, iot::LogLevel::debug, iot::LogLevel::info, iot::LogLevel::warn, iot::LogLevel::error})
-        if (text == iot::to_string(level)) return level;
-    return std::nullopt;
-}
 
 std::optional<iot::LogTarget> parse_target(const std::string& text) {
     if (text == "auto") return iot::LogTarget::automatic;
@@ -102,7 +98,7 @@ Options parse_arguments(int argc, char** argv) {
             options.check_config = true;
         } else if (arg == "--log-level") {
             const std::string text = value();
-            options.log_level = parse_level(text);
+            options.log_level = iot::parse_log_level(text);  // case-insensitive, as log.level is
             if (!options.log_level) usage_error("unknown log level '" + text + "'");
         } else if (arg == "--log-target") {
             const std::string text = value();
@@ -204,11 +200,12 @@ int main(int argc, char** argv) {
     for (const auto& warning : loaded.warnings)
         iot::log_event(spdlog::level::warn, iot::LogContext{"config_warning", ""}, "{}", warning);
     iot::SdNotifier notifier;
+    iot::StoppingNotice stopping(notifier);  // STOPPING=1 on every path out from here
     if (!loaded.ok()) {
         for (const auto& error : loaded.errors)
             iot::log_event(spdlog::level::err, iot::LogContext{"config_invalid", ""}, "{}", error.to_string());
-        notifier.notify("STOPPING=1\nSTATUS=invalid configuration: " +
-                        (loaded.errors.empty() ? std::string("unknown error") : loaded.errors.front().to_string()));
+        stopping.send("invalid configuration: " +
+                      (loaded.errors.empty() ? std::string("unknown error") : loaded.errors.front().to_string()));
         return kExitConfig;
     }
     if (!options.log_level) iot::logging::set_level(loaded.config->log_level);
@@ -217,7 +214,7 @@ int main(int argc, char** argv) {
     if (signal_fd < 0) {
         iot::log_event(spdlog::level::critical, iot::LogContext{"startup_failed", ""}, "cannot block signals: {}",
                        iot::errno_text(errno));
-        notifier.notify("STOPPING=1");
+        stopping.send("failed: cannot block signals");
         return kExitFailure;
     }
 
@@ -233,24 +230,26 @@ int main(int argc, char** argv) {
         }
         if (!fatal.empty()) {
             iot::log_event(spdlog::level::critical, iot::LogContext{"journal_unreadable", ""}, "{}", fatal);
-            notifier.notify("STOPPING=1\nSTATUS=failed: " + fatal);
+            stopping.send("failed: " + fatal);
             ::close(signal_fd);
             spdlog::shutdown();
             std::_Exit(kExitFailure);  // the follower's thread runs: no static destructors under it
         }
     }
 
-    // Steps 5-7: supervise until SIGTERM/SIGINT; STOPPING=1 is sent on every path out.
+    // Steps 5-7: supervise until SIGTERM/SIGINT; the supervisor sends STOPPING=1 as it begins to drain.
     int code = kExitFailure;
     try {
         iot::Supervisor supervisor(options.config_path, iot::LoadEnvironment::from_process(), loaded.config,
-                                   std::make_shared<iot::AlibabaIotProfile>(), notifier, follower);
+                                   std::make_shared<iot::AlibabaIotProfile>(), notifier, follower, stopping,
+                                   options.log_level);
         code = supervisor.run(signal_fd);
     } catch (const std::exception& e) {
         iot::log_event(spdlog::level::critical, iot::LogContext{"fatal", ""}, "fatal: {}", e.what());
-        notifier.notify("STOPPING=1\nSTATUS=failed: " + std::string(e.what()));
+        stopping.send("failed: " + std::string(e.what()));
         code = kExitFailure;
     }
+    stopping.send(code == kExitOk ? "stopped" : "failed");  // (sent already on every path that knew why)
     ::close(signal_fd);
     iot::log_event(spdlog::level::info, iot::LogContext{"stopped", ""}, "stopped (exit code {})", code);
     spdlog::shutdown();

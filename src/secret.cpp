@@ -1,6 +1,9 @@
 #include "iot-amqpd/secret.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <array>
 
 namespace iot {
 
@@ -34,6 +37,17 @@ std::string mask_access_key_id(std::string_view id) {
     masked += "****";
     masked += id.substr(id.size() - 4);
     return masked;
+}
+
+std::string content_digest(std::string_view bytes) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) return {};
+    return {reinterpret_cast<const char*>(digest.data()), size};
+}
+
+bool same_digest(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace iot

@@ -14,6 +14,7 @@
 
 #include "iot-amqpd/config_diff.hpp"
 #include "iot-amqpd/errno_text.hpp"
+#include "iot-amqpd/exit_codes.hpp"
 #include "iot-amqpd/logging.hpp"
 
 namespace iot {
@@ -57,12 +58,15 @@ std::string monotonic_usec() {
 
 Supervisor::Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
                        std::shared_ptr<const CloudProfile> profile, Notifier& notifier,
-                       std::shared_ptr<JournalFollower> follower)
+                       std::shared_ptr<JournalFollower> follower, StoppingNotice& stopping,
+                       std::optional<LogLevel> log_level_override)
     : config_path_(std::move(config_path)),
       env_(std::move(env)),
       config_(std::move(config)),
       profile_(std::move(profile)),
       notifier_(notifier),
+      stopping_(stopping),
+      log_level_override_(log_level_override),
       follower_(std::move(follower)) {}
 
 Supervisor::~Supervisor() = default;
@@ -97,11 +101,11 @@ int Supervisor::run(int signal_fd) {
         }
     }
 
-    notifier_.notify("STOPPING=1\nSTATUS=stopping: finishing messages in hand, closing connections");
+    stopping_.send("stopping: finishing messages in hand, closing connections");
     write_metrics(monotonic_ms());
     std::vector<std::string> names;
     for (const auto& [name, runner] : groups_) names.push_back(name);
-    return stop_groups(names, kStopTimeout) ? 0 : 1;
+    return stop_groups(names, kStopTimeout) ? kExitOk : kExitFailure;
 }
 
 void Supervisor::start_group(const std::shared_ptr<const GroupConfig>& group) {
@@ -296,7 +300,8 @@ void Supervisor::reload() {
     to_stop.insert(to_stop.end(), diff.changed.begin(), diff.changed.end());
     stop_groups(to_stop, kStopTimeout);
     config_ = next;
-    logging::set_level(config_->log_level);
+    // The command line's --log-level outlives reloads: log.level applies only without it.
+    logging::set_level(log_level_override_.value_or(config_->log_level));
     for (const auto& name : diff.changed) start_group(std::make_shared<const GroupConfig>(*config_->find_group(name)));
     for (const auto& name : diff.added) start_group(std::make_shared<const GroupConfig>(*config_->find_group(name)));
 

@@ -55,7 +55,8 @@ public:
     void describe(const proton::message& message, MessageScratch& scratch, MessageRecord& record) const override;
 };
 
-// Reads an STS security token file (trailing whitespace trimmed).
-[[nodiscard]] Secret read_security_token(const std::string& path);
+// Reads an STS security token file (trailing white space trimmed) with the
+// loader's secret-file reader; throws CredentialError saying why not.
+[[nodiscard]] std::shared_ptr<const Secret> read_security_token(const std::string& path);
 
 }  // namespace iot

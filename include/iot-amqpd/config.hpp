@@ -52,6 +52,11 @@ struct GroupConfig {
     std::shared_ptr<const Secret> access_key_secret;  // read at load time
     AuthMode auth_mode = AuthMode::aksign;
     std::string security_token_file;  // ststoken only; re-read before every connection attempt
+    // What a reload compares (content_digest(), never the text): the secret's,
+    // and the STS token file's content when the config was loaded ("" when
+    // it could not be read then; it is read again at every attempt anyway).
+    std::string secret_digest;
+    std::string security_token_digest;
     SignMethod sign_method = SignMethod::hmacsha256;
     std::string iot_instance_id;
 
@@ -65,7 +70,7 @@ struct GroupConfig {
     TlsSettings tls;
     std::size_t dedup_window = 10000;  // 0 = off
 
-    // True when every setting equals `other`'s (the secret compared by content):
+    // True when every setting equals `other`'s (the secret and the STS token compared by digest):
     // a running group can then keep its connections across a reload; false
     // means it must be restarted to apply `other`.
     [[nodiscard]] bool same_settings(const GroupConfig& other) const;
@@ -118,6 +123,16 @@ struct LoadResult {
 };
 
 [[nodiscard]] LoadResult load_config(const std::string& path, const LoadEnvironment& env);
+
+// A secret file (the AccessKey secret, an STS token) read into a buffer sized
+// once, so no reallocation leaves an unwiped copy of the secret on the heap;
+// trailing white space trimmed. `problem` says why not, naming `holds` (what
+// the file must hold) when it is empty.
+struct SecretRead {
+    std::shared_ptr<const Secret> secret;
+    std::string problem;
+};
+[[nodiscard]] SecretRead read_secret_file(const std::string& path, std::string_view holds = "the AccessKey secret");
 
 [[nodiscard]] std::string_view to_string(LogLevel level);
 // The names used in the config and by --log-level (case-insensitive): trace, debug, info, warn, error.

@@ -88,6 +88,7 @@ private:
     std::string condition_name_;
     std::string condition_description_;
     bool auth_failure_ = false;
+    std::string last_clock_note_;  // the signing clock's last complaint, logged once
     std::string last_logged_failure_;
     int repeated_failures_ = 0;
     SteadyTime last_summary_{};

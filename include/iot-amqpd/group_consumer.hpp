@@ -4,7 +4,8 @@
 //
 // Thread ownership:
 //   immutable after construction: config_, profile_, health_ (the object; its fields are atomics)
-//   group thread only (proton callbacks and the tick): everything else
+//   group thread only (proton callbacks and the jobs of its monotonic timers): everything else;
+//     timers_ is created and released there, its own thread only hands jobs to the container
 //   shared: stop_requested_ (atomic), set by the supervisor through request_stop()
 #pragma once
 
@@ -24,6 +25,7 @@
 #include "iot-amqpd/dedup.hpp"
 #include "iot-amqpd/health.hpp"
 #include "iot-amqpd/message_sink.hpp"
+#include "iot-amqpd/monotonic_timers.hpp"
 
 namespace iot {
 
@@ -73,10 +75,18 @@ public:
     [[nodiscard]] proton::container& container() { return *container_; }
     [[nodiscard]] const proton::ssl_client_options& ssl_options() const { return *ssl_options_; }
     void connection_count_changed();
+    // Ends the monotonic timers' thread and drops their work queue. The group
+    // runner calls it once container::run() returned, before the container
+    // is destroyed (the work queue unregisters itself from the container).
+    void release_timers() { timers_.reset(); }
+    // Why a timer job failed and ended the container; "" if none did. Read by
+    // the group runner once container::run() returned (same thread).
+    [[nodiscard]] const std::string& job_failure() const { return job_failure_; }
 
 private:
     void on_container_start(proton::container& container) override;
     void tick();
+    void run_job(void (GroupConsumer::*job)());
     void begin_stop();
     void refresh_problem();
     void settle();
@@ -91,6 +101,11 @@ private:
     std::atomic<bool> stop_requested_{false};
 
     proton::container* container_ = nullptr;
+    // The tick and the settle polls run on these, not on container::schedule(),
+    // which follows the wall clock (see monotonic_timers.hpp).
+    std::unique_ptr<MonotonicTimers> timers_;
+    bool container_stopped_ = false;  // container::stop() was called: the tick no longer re-arms
+    std::string job_failure_;
     std::optional<proton::ssl_client_options> ssl_options_;
     std::vector<std::unique_ptr<ConnectionSlot>> slots_;
     bool stopping_ = false;

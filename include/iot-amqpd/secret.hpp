@@ -3,6 +3,9 @@
 // Non-copyable, wiped with OPENSSL_cleanse on destruction, and deliberately not
 // streamable or formattable: the only way to read it is reveal(), which makes
 // every use greppable.
+//
+// Thread: a Secret is owned like any value; a shared `const Secret` (the
+// config's) is only read, which any thread may do.
 #pragma once
 
 #include <string>
@@ -34,6 +37,12 @@ private:
     void wipe() noexcept;
     std::string value_;
 };
+
+// SHA-256 of a secret's bytes (32 raw bytes). A reload compares secrets and
+// STS tokens by these, never by their text; a digest is never logged either.
+[[nodiscard]] std::string content_digest(std::string_view bytes);
+// Constant-time equality of two digests.
+[[nodiscard]] bool same_digest(std::string_view a, std::string_view b) noexcept;
 
 // Masks an AccessKey ID for logs: "LTAI5tAbCdEf1234" -> "LTAI****1234".
 [[nodiscard]] std::string mask_access_key_id(std::string_view id);

@@ -1,5 +1,10 @@
 // Writes each message as one JSON line to stdout, flushed per message, for
 // containers and debugging.
+//
+// Thread: each StdoutSink is owned by one group thread (its line buffer and
+// counter are that thread's). The FILE is shared: every group writes to the
+// process's one stdout, so a line is written, flushed and checked under the
+// FILE's own lock (flockfile), and lines of different groups never mix.
 #pragma once
 
 #include <cstdio>

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/metrics.hpp"
 #include "iot-amqpd/notifier.hpp"
+#include "iot-amqpd/stopping_notice.hpp"
 
 namespace iot {
 
@@ -30,7 +32,8 @@ public:
     // `follower` reads journal entries back (journald output; null for stdout).
     Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
                std::shared_ptr<const CloudProfile> profile, Notifier& notifier,
-               std::shared_ptr<JournalFollower> follower);
+               std::shared_ptr<JournalFollower> follower, StoppingNotice& stopping,
+               std::optional<LogLevel> log_level_override = std::nullopt);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
@@ -55,6 +58,9 @@ private:
     std::shared_ptr<const Config> config_;
     std::shared_ptr<const CloudProfile> profile_;
     Notifier& notifier_;
+    StoppingNotice& stopping_;
+    // --log-level: wins over log.level, at start and at every reload.
+    std::optional<LogLevel> log_level_override_;
     std::shared_ptr<JournalFollower> follower_;
     std::map<std::string, std::unique_ptr<GroupRunner>> groups_;
 

@@ -6,6 +6,9 @@
 #   expired-server.pem/.key             signed by the good CA, validity entirely in the past
 #   wrong-host-server.pem/.key          signed by the good CA, CN/SAN other.invalid
 # Uses only the openssl CLI (OpenSSL 3.0): `openssl ca` sets past dates.
+# Every certificate that should verify is valid from two days ago: the
+# clock-step tests run the daemon with its wall clock stepped back (an hour),
+# and a certificate "not yet valid" would fail its TLS handshake.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -22,33 +25,10 @@ trap 'rm -rf "$work"' EXIT
 
 quiet() { "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }; }
 
-make_ca() {  # name subject
-    quiet openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
-        -subj "$2" -keyout "$1.key" -out "$1.pem" \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-}
-
-# A signing request plus an extensions file with the given SAN list.
-make_request() {  # name cn san
-    quiet openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=$2" -keyout "$1.key" -out "$work/$1.csr"
-    cat >"$work/$1.ext" <<EXT
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=$3
-EXT
-}
-
-sign() {  # name ca days
-    quiet openssl x509 -req -sha256 -days "$3" -in "$work/$1.csr" -CA "$2.pem" -CAkey "$2.key" \
-        -CAcreateserial -CAserial "$work/$2.srl" -extfile "$work/$1.ext" -out "$1.pem"
-}
-
-# `openssl x509 -req` in 3.0 cannot back-date; `openssl ca` can (-startdate/-enddate).
-sign_expired() {  # name ca
+ca_db() {
     mkdir -p "$work/ca-db"
-    : >"$work/ca-db/index.txt"
-    echo 1000 >"$work/ca-db/serial"
+    [ -f "$work/ca-db/index.txt" ] || : >"$work/ca-db/index.txt"
+    [ -f "$work/ca-db/serial" ] || echo 1000 >"$work/ca-db/serial"
     cat >"$work/ca.cnf" <<CNF
 [ca]
 default_ca = test_ca
@@ -64,10 +44,46 @@ unique_subject = no
 [any]
 commonName = supplied
 CNF
-    quiet openssl ca -batch -config "$work/ca.cnf" -cert "$2.pem" -keyfile "$2.key" \
-        -startdate 20200101000000Z -enddate 20200201000000Z -extfile "$work/$1.ext" \
+}
+
+utc() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
+valid_from=$(utc "2 days ago")
+
+# `openssl x509 -req` in 3.0 cannot back-date; `openssl ca` can (-startdate/-enddate).
+sign_dated() {  # name ca start end [-selfsign]
+    ca_db
+    local issuer=(-cert "$2.pem")
+    [ "${5:-}" = "-selfsign" ] && issuer=(-selfsign)
+    quiet openssl ca -batch -config "$work/ca.cnf" "${issuer[@]}" -keyfile "$2.key" \
+        -startdate "$3" -enddate "$4" -extfile "$work/$1.ext" \
         -in "$work/$1.csr" -out "$work/$1.full.pem" -notext
     mv "$work/$1.full.pem" "$1.pem"
+}
+
+make_ca() {  # name subject
+    quiet openssl req -newkey rsa:2048 -nodes -sha256 -subj "$2" -keyout "$1.key" -out "$work/$1.csr"
+    printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n' \
+        >"$work/$1.ext"
+    sign_dated "$1" "$1" "$valid_from" "$(utc "+3650 days")" -selfsign
+}
+
+# A signing request plus an extensions file with the given SAN list.
+make_request() {  # name cn san
+    quiet openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=$2" -keyout "$1.key" -out "$work/$1.csr"
+    cat >"$work/$1.ext" <<EXT
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=$3
+EXT
+}
+
+sign() {  # name ca days
+    sign_dated "$1" "$2" "$valid_from" "$(utc "+$3 days")"
+}
+
+sign_expired() {  # name ca
+    sign_dated "$1" "$2" 20200101000000Z 20200201000000Z
 }
 
 good_san="DNS:localhost,IP:127.0.0.1,IP:::1"

@@ -27,6 +27,7 @@ GroupConfig group(const std::string& name, const std::string& secret = "secret-o
     g.secret_source = SecretSource::file;
     g.secret_path = "/etc/iot-amqpd/access-key-secret";
     g.access_key_secret = std::make_shared<const Secret>(secret);
+    g.secret_digest = content_digest(secret);
     g.client_ids = {"gw1-" + name};
     return g;
 }
@@ -39,14 +40,29 @@ Config config_of(std::vector<GroupConfig> groups) {
 
 TEST(SameSettings, EqualGroupsAreTheSame) { EXPECT_TRUE(group("a").same_settings(group("a"))); }
 
-TEST(SameSettings, SecretsAreComparedByContentNotByPointer) {
+TEST(SameSettings, SecretsAreComparedByDigestNotByPointer) {
     const GroupConfig a = group("a", "secret-one");
     EXPECT_TRUE(a.same_settings(group("a", "secret-one")));
     EXPECT_FALSE(a.same_settings(group("a", "secret-two")));
     GroupConfig without = group("a");
     without.access_key_secret = nullptr;
+    without.secret_digest.clear();
     EXPECT_FALSE(a.same_settings(without));
     EXPECT_FALSE(without.same_settings(a));
+    EXPECT_EQ(a.secret_digest.size(), 32u);  // SHA-256, never the text
+    EXPECT_EQ(a.secret_digest.find("secret-one"), std::string::npos);
+}
+
+// Issue 15: the STS token is part of a group's identity by its digest.
+TEST(SameSettings, ChangedSecurityTokenCounts) {
+    GroupConfig a = group("a");
+    a.auth_mode = AuthMode::ststoken;
+    a.security_token_file = "/run/token";
+    a.security_token_digest = content_digest("STS.old");
+    GroupConfig b = a;
+    EXPECT_TRUE(a.same_settings(b));
+    b.security_token_digest = content_digest("STS.new");
+    EXPECT_FALSE(a.same_settings(b));
 }
 
 // Every setting a running group depends on makes it "changed".
@@ -172,6 +188,34 @@ TEST(DiffConfigs, FixingTheSecretFileOnDiskMakesTheGroupChanged) {
               (Names{"a", "b"}));
 
     test::write_file(dir / "secret", "right-secret\n");
+    const LoadResult after = load_config((dir / "iot-amqpd.yaml").string(), env);
+    ASSERT_TRUE(after.ok());
+    const ConfigDiff diff = diff_configs(*before.config, *after.config);
+    EXPECT_EQ(diff.changed, Names{"a"});
+    EXPECT_EQ(diff.unchanged, Names{"b"});
+}
+
+// Issue 15: a reload after the STS token file changed restarts the group at
+// once (before, it waited for the group's backoff with the old token).
+TEST(DiffConfigs, ChangedStsTokenFileOnDiskMakesTheGroupChanged) {
+    test::TempDir dir("iot-config");
+    test::write_file(dir / "secret", "the-secret\n");
+    test::write_file(dir / "token", "STS.expired-token\n");
+    test::write_file(dir / "iot-amqpd.yaml",
+                     "defaults:\n  endpoint: amqps://127.0.0.1\n  access_key_id: LTAI5tTestKeyId\n"
+                     "  access_key_secret_file: " +
+                         (dir / "secret").string() +
+                         "\n  auth_mode: ststoken\n  security_token_file: " + (dir / "token").string() +
+                         "\n"
+                         "consumer_groups:\n  - name: a\n    consumer_group_id: CG-A\n"
+                         "  - name: b\n    consumer_group_id: CG-B\n    auth_mode: aksign\n");
+    const LoadEnvironment env{"gw1", ""};
+    const LoadResult before = load_config((dir / "iot-amqpd.yaml").string(), env);
+    ASSERT_TRUE(before.ok()) << (before.errors.empty() ? "" : before.errors.front().to_string());
+    EXPECT_EQ(diff_configs(*before.config, *load_config((dir / "iot-amqpd.yaml").string(), env).config).unchanged,
+              (Names{"a", "b"}));
+
+    test::write_file(dir / "token", "STS.fresh-token\n");
     const LoadResult after = load_config((dir / "iot-amqpd.yaml").string(), env);
     ASSERT_TRUE(after.ok());
     const ConfigDiff diff = diff_configs(*before.config, *after.config);

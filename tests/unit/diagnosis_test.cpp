@@ -22,5 +22,21 @@ TEST(Diagnosis, NamesTheLikelyCauseOfEachFailure) {
               FailureKind::other);
 }
 
+// Issue 15: a login refused for its timestamp is a clock problem first.
+TEST(Diagnosis, ARefusedTimestampPointsAtTheClock) {
+    for (const char* reason : {"Authentication failed: timestamp outside the allowed skew",
+                               "timestamp not newer than this client's previous one (replay)"}) {
+        const Diagnosis d = diagnose("amqp:unauthorized-access", reason);
+        EXPECT_EQ(d.kind, FailureKind::authentication) << reason;
+        EXPECT_NE(d.hint.find("clock"), std::string_view::npos) << reason;
+        EXPECT_NE(d.hint.find("timedatectl"), std::string_view::npos) << reason;
+        EXPECT_LT(d.hint.find("clock"), d.hint.find("credentials")) << reason;
+    }
+    // Without a reason the clock is still among the causes, after the credentials.
+    const Diagnosis plain = diagnose("amqp:unauthorized-access", "Authentication failed [mech=PLAIN]");
+    EXPECT_NE(plain.hint.find("timedatectl"), std::string_view::npos);
+    EXPECT_LT(plain.hint.find("access_key_id"), plain.hint.find("clock"));
+}
+
 }  // namespace
 }  // namespace iot

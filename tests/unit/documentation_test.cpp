@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -31,6 +32,27 @@ std::string plain_roff(std::string text) {
     }
     for (auto pos = text.find("\\-"); pos != std::string::npos; pos = text.find("\\-")) text.erase(pos, 1);
     return text;
+}
+
+// ARCHITECTURE.md: each class says which thread owns it ("Thread: ..." in the
+// header's leading comment). Issue 15 found JournaldSink and StdoutSink
+// silent, though several groups share stdout.
+TEST(Documentation, EveryHeaderWithAClassStatesItsThreadOwnership) {
+    const std::filesystem::path include(std::string(IOT_SOURCE_DIR) + "/include/iot-amqpd");
+    std::size_t checked = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(include)) {
+        const std::string relative = "include/iot-amqpd/" + entry.path().filename().string();
+        const std::string text = read_source_file(relative);
+        std::istringstream lines(text);
+        bool declares_class = false;
+        for (std::string line; std::getline(lines, line);)
+            if (line.rfind("class ", 0) == 0 && line.find(';') == std::string::npos) declares_class = true;
+        if (!declares_class) continue;
+        ++checked;
+        const std::string head = text.substr(0, text.find("#pragma once"));
+        EXPECT_NE(head.find("Thread"), std::string::npos) << relative << " declares a class but not its thread";
+    }
+    EXPECT_GE(checked, 20U);
 }
 
 TEST(Documentation, LoaderAcceptsAKnownSetOfKeys) {
