@@ -9,7 +9,7 @@ namespace {
 // Enough reusable buffers for a burst of ordinary entries; more, or big ones
 // (a flood of 64 KiB bodies), would only hold memory.
 constexpr std::size_t kMaxSpares = 32;
-constexpr std::size_t kMaxSpareBytes = 16 * 1024;
+constexpr std::size_t kMaxSpareBytes = std::size_t{16} * 1024;
 
 }  // namespace
 
