@@ -172,6 +172,12 @@ INSTANTIATE_TEST_SUITE_P(Clock, ClockStep,
 // The shim itself moves the wall clock of the process it is loaded into, and
 // only the wall clock (a child `date` against the test's own reading).
 TEST(ClockShim, ShiftsTheWallClockOnly) {
+    if (kSanitizerBuild) {
+        // The shim is built like everything here, instrumented: it needs the
+        // sanitizer's runtime, which /bin/sh lacks. The daemon has it, so the
+        // ClockStep cases still run under the sanitizers.
+        GTEST_SKIP() << "an instrumented shim cannot be preloaded into /bin/sh";
+    }
     Scenario scenario;
     const std::filesystem::path shift_file = scenario.dir().path() / "clock-shift";
     set_shift(shift_file, -1h);
