@@ -10,6 +10,7 @@ messageId present exactly once.
 
 Cases (N = BENCH_N, default 100 000, 300-byte JSON bodies):
   ceiling-sendv     journal-ceiling: sd_journal_sendv() in a tight loop, the daemon's fields
+  ceiling-sendv-bare  the same without IOT_RUN and IOT_SEQ: what the read-back's fields cost journald
   ceiling-writer    journal-ceiling: the daemon's JournaldSink/JournalWriter in the same loop
   daemon-journald   emulator -> iot-amqpd -> journald, 1 group x 1 connection
   daemon-journald-4 the same with 4 groups (N/4 each)
@@ -396,12 +397,12 @@ class Bench:
 
     # ---- the cases ----
 
-    def case_ceiling(self, mode, rnd):
-        tag = "ceiling-%s-%d" % (mode, rnd)
+    def case_ceiling(self, mode, rnd, bare=False):
+        tag = "ceiling-%s%s-%d" % (mode, "-bare" if bare else "", rnd)
         identifier = "iotb-%s-%s" % (self.run_id, tag)
         j0 = cpu_seconds(self.journald)
         out = subprocess.run([self.ceiling_bin, "--mode", mode, "--count", str(self.n), "--identifier", identifier,
-                              "--id-prefix", tag + "-", "--size", str(BODY_SIZE)],
+                              "--id-prefix", tag + "-", "--size", str(BODY_SIZE)] + (["--bare"] if bare else []),
                              stdout=subprocess.PIPE, text=True, check=True)
         sender = json.loads(out.stdout)
         audit = self.audit(identifier, [(tag + "-", self.n)])
@@ -705,6 +706,7 @@ class Bench:
         ]
         return compare + [
             ("ceiling-sendv", lambda r: self.case_ceiling("sendv", r)),
+            ("ceiling-sendv-bare", lambda r: self.case_ceiling("sendv", r, bare=True)),
             ("ceiling-writer", lambda r: self.case_ceiling("writer", r)),
             ("daemon-journald", lambda r: self.case_daemon("journald", 1, r)),
             ("daemon-journald-4", lambda r: self.case_daemon("journald", 4, r)),
@@ -765,6 +767,7 @@ def report(info, rounds, bench):
     out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     rows = [
         ("ceiling: sd_journal_sendv loop", "ceiling-sendv"),
+        ("ceiling: the same without IOT_RUN, IOT_SEQ", "ceiling-sendv-bare"),
         ("ceiling: daemon's JournalWriter loop", "ceiling-writer"),
         ("daemon → journald, 1 group × 1 conn", "daemon-journald"),
         ("daemon → journald, 4 groups × 1 conn", "daemon-journald-4"),
@@ -803,6 +806,8 @@ def report(info, rounds, bench):
     row("daemon→journald ÷ ceiling (sd_journal_sendv)", fmt(r, ".2f"), "≥ 0.9", None if r is None else r >= 0.9)
     r = ratio_of(rounds, "daemon-journald-4", "ceiling-sendv")
     row("daemon→journald, 4 groups ÷ ceiling", fmt(r, ".2f"), "≥ 0.9", None if r is None else r >= 0.9)
+    r = ratio_of(rounds, "ceiling-sendv", "ceiling-sendv-bare")
+    row("ceiling ÷ ceiling without the read-back's fields", fmt(r, ".2f"), "(what IOT_RUN and IOT_SEQ cost journald)", None)
     r = ratio_of(rounds, "ceiling-writer", "ceiling-sendv")
     row("JournalWriter loop ÷ sd_journal_sendv loop", fmt(r, ".2f"), "≈ 1 (costs nothing extra)", None)
     r = ratio_of(rounds, "daemon-stdout", "sample-devnull")

@@ -1,13 +1,16 @@
 // journal-ceiling: how fast journald takes the daemon's entries when nothing
 // else is in the way, the reference the daemon's rate is compared with.
 //
-//   journal-ceiling --mode sendv|writer --count N --identifier ID --id-prefix P [--size 300]
+//   journal-ceiling --mode sendv|writer --count N --identifier ID --id-prefix P [--size 300] [--bare]
 //
 // The entries are the ones the daemon writes for the emulator's property-post
 // messages (DESIGN.md §6): MESSAGE is the same ~300-byte JSON body, unique per
 // message as in the real stream (journald stores equal field values once, so
 // repeated bodies would flatter the ceiling), plus PRIORITY, SYSLOG_IDENTIFIER
-// and every IOT_* field. All messages are made before the clock starts.
+// and every IOT_* field, including the two the daemon reads its entries back
+// by (IOT_RUN, IOT_SEQ: a unique value per entry, which journald stores as a
+// data object of its own); --bare leaves those two out, to measure what they
+// cost journald. All messages are made before the clock starts.
 //   sendv   libsystemd's sd_journal_sendv(), one "NAME=value" iovec per field
 //   writer  the daemon's own entry path (build_journal_fields + encode_journal_entry + JournalWriter)
 // Prints one JSON object with the sender's view (seconds, rate, CPU per message);
@@ -42,6 +45,7 @@ struct Options {
     std::size_t size = 300;
     std::string identifier;
     std::string id_prefix;
+    bool bare = false;  // without IOT_RUN and IOT_SEQ
 };
 
 struct Prepared {
@@ -50,8 +54,9 @@ struct Prepared {
 };
 
 [[noreturn]] void usage() {
-    std::fputs("usage: journal-ceiling --mode sendv|writer --count N --identifier ID --id-prefix P [--size B]\n",
-               stderr);
+    std::fputs(
+        "usage: journal-ceiling --mode sendv|writer --count N --identifier ID --id-prefix P [--size B] [--bare]\n",
+        stderr);
     std::exit(2);
 }
 
@@ -59,6 +64,10 @@ Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
+        if (a == "--bare") {
+            o.bare = true;
+            continue;
+        }
         if (i + 1 >= argc) usage();
         const char* v = argv[++i];
         if (a == "--mode") {
@@ -102,7 +111,8 @@ std::vector<Prepared> prepare(const Options& o) {
 // libsystemd's client: one "NAME=value" string per field, reused across messages.
 class SendvWriter {
 public:
-    explicit SendvWriter(const std::string& identifier) : identifier_("SYSLOG_IDENTIFIER=" + identifier) {}
+    SendvWriter(const std::string& identifier, bool bare)
+        : identifier_("SYSLOG_IDENTIFIER=" + identifier), bare_(bare) {}
 
     int write(const Prepared& p) {
         const iot::DeviceRef device = iot::device_from_topic(p.message.topic);
@@ -119,11 +129,16 @@ public:
         set(n++, "IOT_DEVICE_NAME=", device.device_name);
         iov_[n++] = iov(kClientField);
         iov_[n++] = iov("IOT_PAYLOAD_ENCODING=utf-8");
+        if (!bare_) {
+            iov_[n++] = iov(kRunField);
+            set(n++, "IOT_SEQ=", std::to_string(++sequence_));
+        }
         return -sd_journal_sendv(iov_, static_cast<int>(n));
     }
 
 private:
-    static constexpr std::size_t kFields = 12;
+    static constexpr std::size_t kFields = 14;
+    static constexpr std::string_view kRunField = "IOT_RUN=0123456789abcdef";
     static constexpr std::string_view kGroupField = "IOT_CONSUMER_GROUP=bench";
     static constexpr std::string_view kGroupIdField = "IOT_CONSUMER_GROUP_ID=BENCHGROUP1";
     static constexpr std::string_view kClientField = "IOT_CLIENT_ID=bench-host-bench";
@@ -138,15 +153,18 @@ private:
     }
 
     std::string identifier_;
+    bool bare_;
+    std::uint64_t sequence_ = 0;
     std::string buffers_[kFields];
     iovec iov_[kFields]{};
 };
 
 // The daemon's path from a received message's views to journald's socket
-// (JournaldSink's encoding and writer; the read-back is not part of a ceiling).
+// (JournaldSink's encoding and writer, with its IOT_RUN and IOT_SEQ fields;
+// reading the entries back is not part of a ceiling).
 class DaemonWriter {
 public:
-    explicit DaemonWriter(std::string identifier) : identifier_(std::move(identifier)) {}
+    DaemonWriter(std::string identifier, bool bare) : identifier_(std::move(identifier)), bare_(bare) {}
 
     int write(const Prepared& p) {
         iot::MessageRecord record;
@@ -159,13 +177,18 @@ public:
         record.device = iot::device_from_topic(p.message.topic);
         record.body = p.message.body;
         iot::build_journal_fields(record, identifier_, buffers_);
+        if (!bare_) buffers_.fields.push_back({"IOT_RUN", "0123456789abcdef"});
         entry_.clear();
         iot::encode_journal_entry(buffers_.fields, entry_);
-        return writer_.send(entry_);
+        if (bare_) return writer_.send(entry_);
+        sequence_field_ = "IOT_SEQ=" + std::to_string(writer_.next_datagram()) + "\n";
+        return writer_.send(entry_, sequence_field_);
     }
 
 private:
     std::string identifier_;
+    bool bare_;
+    std::string sequence_field_;
     iot::JournalEntryBuffers buffers_;
     std::string entry_;
     iot::JournalWriter writer_;
@@ -208,9 +231,9 @@ int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     const std::vector<Prepared> messages = prepare(o);
     if (o.mode == "sendv") {
-        SendvWriter writer(o.identifier);
+        SendvWriter writer(o.identifier, o.bare);
         return run(o, messages, writer);
     }
-    DaemonWriter writer(o.identifier);
+    DaemonWriter writer(o.identifier, o.bare);
     return run(o, messages, writer);
 }

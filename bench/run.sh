@@ -31,13 +31,13 @@ build=${BENCH_BUILD_DIR:-build-bench}
 
 if [ "${1:-}" = --in-namespaces ]; then
     shift
-    # Private from here on: this network namespace's loopback and datagram queue length.
-    ip link set lo up
-    sysctl -qw net.unix.max_dgram_qlen="${BENCH_DGRAM_QLEN:-512}"
     export BENCH_JOURNALD=private
     echo "== a private journald, its rate limit lifted, journal on a 3 GiB tmpfs" >&2
     # PID 1 of the namespace from here: its exit stops journald and the emulator.
+    # with-private-journald makes the network namespace (loopback only) and
+    # sets its datagram queue length before journald makes its socket.
     exec "$build/tests/with-private-journald" --journal-size=3g --journal-line=RuntimeMaxUse=1G \
+        --dgram-qlen="${BENCH_DGRAM_QLEN:-512}" \
         -- /usr/bin/python3 bench/bench.py "$build" "$@"
 fi
 

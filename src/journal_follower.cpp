@@ -8,13 +8,14 @@
 #include <systemd/sd-id128.h>
 #include <systemd/sd-journal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -24,17 +25,11 @@
 namespace iot {
 namespace {
 
-// While writers wait, a pass at most this often: it batches what journald
-// wrote meanwhile, and keeps the follower's CPU small next to journald's.
-constexpr auto kPassInterval = std::chrono::microseconds(250);
-// With nobody waiting, a pass this often anyway, so rotated and deleted
-// journal files are noticed and closed.
-constexpr auto kIdlePass = std::chrono::seconds(1);
 constexpr std::uint32_t kUserUidFloor = 1000;
 // Reopen the follower's journal after this many entries (and not more often
 // than kMinOpenTime): see Journal::worth_reopening().
 constexpr std::uint64_t kReopenAfterEntries = 2048;
-constexpr auto kMinOpenTime = std::chrono::milliseconds(500);
+constexpr auto kMinOpenTime = std::chrono::milliseconds(50);
 // How often a pass checks whether journald rotated or began a file.
 constexpr auto kFilesCheckInterval = std::chrono::milliseconds(50);
 
@@ -51,30 +46,18 @@ std::string random_run_id() {
     return id;
 }
 
-// "IOT_SEQ=<writer>.<datagram>" -> both numbers; false when malformed.
-bool parse_seq(std::string_view field, std::uint32_t& writer, std::uint64_t& datagram) {
+// "IOT_SEQ=<datagram>" -> the number; false when malformed.
+bool parse_seq(const void* data, std::size_t length, std::uint64_t& datagram) {
+    std::string_view field(static_cast<const char*>(data), length);
     const std::string_view prefix = "IOT_SEQ=";
     if (field.substr(0, prefix.size()) != prefix) return false;
     field.remove_prefix(prefix.size());
     const char* end = field.data() + field.size();
-    auto [dot, e1] = std::from_chars(field.data(), end, writer);
-    if (e1 != std::errc() || dot == end || *dot != '.') return false;
-    auto [last, e2] = std::from_chars(dot + 1, end, datagram);
-    return e2 == std::errc() && last == end;
+    auto [last, error] = std::from_chars(field.data(), end, datagram);
+    return error == std::errc() && last == end;
 }
 
 }  // namespace
-
-void WriterLedger::found(const std::vector<std::uint64_t>& datagrams) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    found_.insert(found_.end(), datagrams.begin(), datagrams.end());
-}
-
-void WriterLedger::take(std::vector<std::uint64_t>& out) {
-    out.clear();
-    const std::lock_guard<std::mutex> lock(mutex_);
-    out.swap(found_);
-}
 
 namespace {
 
@@ -122,34 +105,29 @@ struct JournalHandle {
 
 }  // namespace
 
-// Each IOT_SEQ value names one entry (two after journald copies the runtime
-// journal to /var), so matching only on it walks no long entry array: this
-// stays exact where following the journal while journald appends may not
-// (systemd 252's bisection of arrays being filled). IOT_RUN is then compared,
-// since another run of the daemon used the same numbers.
-std::vector<std::uint64_t> lookup_stored(const std::string& run_field, std::uint32_t writer,
-                                         const std::vector<std::uint64_t>& datagrams) {
+// Matching on IOT_SEQ (values shared by every run's entries of that number)
+// and IOT_RUN (this run's) walks no long entry array: this stays exact where
+// following the journal while journald appends may not (systemd 252's
+// bisection of arrays being filled). sd-journal ORs the IOT_SEQ matches and
+// ANDs the result with the IOT_RUN match.
+std::vector<std::uint64_t> lookup_stored(const std::string& run_id, const std::vector<std::uint64_t>& datagrams) {
     std::vector<std::uint64_t> stored;
     if (datagrams.empty()) return stored;
     JournalHandle handle;
     int r = open_own_journal(&handle.j);
     std::string match;
     for (std::size_t i = 0; r >= 0 && i < datagrams.size(); ++i) {
-        match = std::string(kSeqField) + "=" + std::to_string(writer) + "." + std::to_string(datagrams[i]);
+        match = std::string(kSeqField) + "=" + std::to_string(datagrams[i]);
         r = sd_journal_add_match(handle.j, match.data(), match.size());
     }
+    match = std::string(kRunField) + "=" + run_id;
+    if (r >= 0) r = sd_journal_add_match(handle.j, match.data(), match.size());
     if (r < 0) return stored;
-    const std::string_view run(run_field);
     while (sd_journal_next(handle.j) > 0) {
         const void* data = nullptr;
         std::size_t length = 0;
-        if (sd_journal_get_data(handle.j, kRunField, &data, &length) < 0) continue;
-        if (std::string_view(static_cast<const char*>(data), length) != run) continue;
-        if (sd_journal_get_data(handle.j, kSeqField, &data, &length) < 0) continue;
-        std::uint32_t found_writer = 0;
         std::uint64_t datagram = 0;
-        if (parse_seq(std::string_view(static_cast<const char*>(data), length), found_writer, datagram) &&
-            found_writer == writer)
+        if (sd_journal_get_data(handle.j, kSeqField, &data, &length) >= 0 && parse_seq(data, length, datagram))
             stored.push_back(datagram);
     }
     return stored;
@@ -204,9 +182,9 @@ struct JournalFollower::Journal {
         j = nullptr;
     }
 
-    // Opens the active files matching `run_field` and places the journal
-    // after `after` (a cursor; "" = before the first entry). 0 or a negative errno.
-    int open(const std::string& run_field, const std::string& after) {
+    // Opens the active files with `match` ("IOT_RUN=...") and places the
+    // journal after `after` (a cursor; "" = before the first entry). 0 or a negative errno.
+    int open(const std::string& match, const std::string& after) {
         close();
         files = active_files();
         int r = 0;
@@ -218,7 +196,7 @@ struct JournalFollower::Journal {
             paths.push_back(nullptr);
             r = open_files_serialized(&j, paths.data());
         }
-        if (r >= 0) r = sd_journal_add_match(j, run_field.data(), run_field.size());
+        if (r >= 0) r = sd_journal_add_match(j, match.data(), match.size());
         if (r >= 0) r = after.empty() ? sd_journal_seek_head(j) : sd_journal_seek_cursor(j, after.c_str());
         current_unread = false;
         if (r >= 0 && !after.empty()) {
@@ -252,138 +230,94 @@ struct JournalFollower::Journal {
     }
 };
 
-JournalFollower::JournalFollower() : run_field_(std::string(kRunField) + "=" + random_run_id()) {
-    std::promise<void> opened;
-    std::future<void> result = opened.get_future();
-    thread_ = std::thread([this, &opened] {
-        // Opened, used and closed on this thread only.
-        auto journal = std::make_unique<Journal>();
-        // The run id is new, so no entry matches yet: from the head there is nothing to skip.
-        if (const int r = journal->open(run_field_, ""); r < 0) {
-            opened.set_exception(std::make_exception_ptr(
-                std::runtime_error("cannot open the journal to read entries back: " + errno_text(-r))));
-            return;
+JournalFollower::JournalFollower()
+    : journal_(std::make_unique<Journal>()), run_id_(random_run_id()), match_(std::string(kRunField) + "=" + run_id_) {
+    // The run id is new, so no entry matches yet: from the head there is nothing to skip.
+    if (const int r = journal_->open(match_, ""); r < 0)
+        throw std::runtime_error("cannot open the journal to read entries back: " + errno_text(-r));
+}
+
+JournalFollower::~JournalFollower() = default;
+
+// Appends are seen through the shared mapping without sd_journal_process();
+// new and rotated files are what the file check is for (every
+// kFilesCheckInterval, and before every count a verdict rests on), and
+// sd_journal_process() runs with it to close deleted files. When journald
+// rotated, the open journal is read to its end first (the archived file's
+// last entries), then reopened on the new file after the last entry counted.
+FoundEntries JournalFollower::count(bool for_verdict) {
+    FoundEntries found;
+    Journal& journal = *journal_;
+    if (journal.j == nullptr && journal.open(match_, journal.cursor) < 0)
+        return found;  // not complete: no verdict on anything until it opens again
+    const bool check = journal.check_due() || for_verdict;
+    const bool changed = check && journal.files_changed();
+    if (check) (void)sd_journal_process(journal.j);
+    found.complete = count_to_end(found);
+    if (changed) {
+        if (journal.open(match_, journal.cursor) < 0) {
+            found.complete = false;
+            return found;
         }
-        journal_ = std::move(journal);
-        opened.set_value();
-        run();
-        journal_.reset();
-    });
-    try {
-        result.get();
-    } catch (...) {
-        thread_.join();
-        throw;
+        found.complete = count_to_end(found) && found.complete;
     }
+    // An entry the reopened journal skipped is looked up once more (lookup_stored), never lost.
+    if (found.complete && journal.worth_reopening()) (void)journal.open(match_, journal.cursor);
+    return found;
 }
 
-JournalFollower::~JournalFollower() {
-    {
-        const std::lock_guard<std::mutex> lock(wake_mutex_);
-        stop_ = true;
-    }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
-}
+// Adds what the open journal holds after the last entry counted to `found`;
+// true when it got to the end.
+bool JournalFollower::count_to_end(FoundEntries& found) {
+    Journal& journal = *journal_;
+    sd_journal* j = journal.j;
+    std::uint64_t counted = 0;
+    std::uint64_t newest_monotonic = last_monotonic_;
+    // journald's monotonic receive time only grows; a copy made by a flush to
+    // /var keeps its original's, so an entry not after the newest one counted
+    // makes the count uncertain (it may hold a copy in place of a drop).
+    const auto count_current = [&] {
+        std::uint64_t monotonic = 0;
+        sd_id128_t boot{};
+        if (sd_journal_get_monotonic_usec(j, &monotonic, &boot) < 0 || monotonic <= newest_monotonic)
+            found.uncertain = true;
+        else
+            newest_monotonic = monotonic;
+        ++counted;
+    };
+    if (journal.current_unread) count_current();
+    journal.current_unread = false;
+    int r = 0;
+    while ((r = sd_journal_next(j)) > 0) count_current();
+    bool complete = r == 0;
 
-std::shared_ptr<WriterLedger> JournalFollower::register_writer() {
-    const std::lock_guard<std::mutex> lock(writers_mutex_);
-    auto ledger = std::make_shared<WriterLedger>(next_writer_++);
-    writers_[ledger->writer()] = ledger;
-    return ledger;
-}
-
-void JournalFollower::want_pass() {
-    if (wanted_hint_.exchange(true, std::memory_order_acq_rel)) return;  // asked already, not yet taken
-    {
-        const std::lock_guard<std::mutex> lock(wake_mutex_);
-        wanted_ = true;
-    }
-    wake_.notify_one();
-}
-
-void JournalFollower::run() {
-    for (;;) {
-        {
-            std::unique_lock<std::mutex> lock(wake_mutex_);
-            wake_.wait_for(lock, kIdlePass, [this] { return wanted_ || stop_; });
-            if (stop_) return;
-            // The hint first: a writer that finds it still set knows this pass has not begun.
-            wanted_hint_.store(false, std::memory_order_release);
-            wanted_ = false;
-        }
-        pass();
-        std::this_thread::sleep_for(kPassInterval);  // a rate limit, not a wait for anything
-    }
-}
-
-void JournalFollower::pass() {
-    const std::uint64_t number = started_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    // Appends are seen through the shared mapping without sd_journal_process();
-    // new and rotated files are what the check every kFilesCheckInterval is
-    // for, and sd_journal_process() runs with it to close deleted files.
-    const bool check = journal_->j == nullptr || journal_->check_due();
-    if (check && (journal_->j == nullptr || journal_->files_changed()) &&
-        journal_->open(run_field_, journal_->cursor) < 0)
-        return;
-    sd_journal* j = journal_->j;
-    if (check) (void)sd_journal_process(j);
-    std::map<std::uint32_t, std::vector<std::uint64_t>> found;
-    // Takes the current entry's sequence number; false when it could not be
-    // read (the reader can meet an object journald is still writing): then
-    // the journal steps back so the next pass reads it again, never skips it,
-    // or it would later be taken for dropped and written twice.
-    const auto take_current = [&] {
+    // The last entry's number. An entry journald is still writing can be
+    // unreadable for a moment: step back and leave it for the next count;
+    // never skip it, or it would be taken for dropped and written twice.
+    while (counted > 0) {
         const void* data = nullptr;
         std::size_t length = 0;
-        const int got = sd_journal_get_data(j, kSeqField, &data, &length);
-        if (got == -ENOENT) return true;  // one of our entries without a sequence number: not ours to track
-        if (got < 0) {
-            (void)sd_journal_previous(j);
-            return false;
-        }
-        std::uint32_t writer = 0;
-        std::uint64_t datagram = 0;
-        if (parse_seq(std::string_view(static_cast<const char*>(data), length), writer, datagram))
-            found[writer].push_back(datagram);
-        ++journal_->read_since_open;
-        return true;
-    };
-    // A pass is complete only when it reached the end.
-    bool complete = false;
-    bool readable = !journal_->current_unread || take_current();
-    journal_->current_unread = false;
-    while (readable) {
-        const int r = sd_journal_next(j);
-        if (r == 0) {
-            complete = true;
+        std::uint64_t monotonic = 0;
+        sd_id128_t boot{};
+        if (sd_journal_get_data(j, kSeqField, &data, &length) >= 0 && parse_seq(data, length, found.last) &&
+            sd_journal_get_monotonic_usec(j, &monotonic, &boot) >= 0) {
+            last_monotonic_ = std::max(last_monotonic_, monotonic);
             break;
         }
-        readable = r > 0 && take_current();
+        (void)sd_journal_previous(j);
+        --counted;
+        found.uncertain = true;  // the count may have judged a copy by the entry left out
+        complete = false;
     }
-    if (complete && journal_->read_since_open > 0) {
-        char* cursor = nullptr;
-        if (sd_journal_get_cursor(j, &cursor) >= 0) {
-            journal_->cursor = cursor;
-            std::free(cursor);  // NOLINT(cppcoreguidelines-no-malloc): sd-journal allocates it with malloc
-        }
+    if (counted == 0) return complete;
+    found.count += counted;
+    journal.read_since_open += counted;
+    char* cursor = nullptr;
+    if (sd_journal_get_cursor(j, &cursor) >= 0) {
+        journal.cursor = cursor;
+        std::free(cursor);  // NOLINT(cppcoreguidelines-no-malloc): sd-journal allocates it with malloc
     }
-    if (!found.empty()) {
-        const std::lock_guard<std::mutex> lock(writers_mutex_);
-        for (auto& [writer, datagrams] : found) {
-            const auto it = writers_.find(writer);
-            if (it == writers_.end()) continue;
-            if (auto ledger = it->second.lock())
-                ledger->found(datagrams);
-            else
-                writers_.erase(it);  // its group stopped
-        }
-    }
-    if (complete) completed_.store(number, std::memory_order_release);
-    // After a complete pass, so the pass counts; an entry the reopened journal
-    // skipped would only be looked up once more (lookup_stored), never lost.
-    if (complete && journal_->worth_reopening() && !journal_->cursor.empty())
-        (void)journal_->open(run_field_, journal_->cursor);
+    return complete;
 }
 
 JournalAccess JournalFollower::access() {

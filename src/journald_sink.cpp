@@ -14,13 +14,8 @@ void append_number(std::string& out, std::uint64_t value) {
 
 }  // namespace
 
-JournaldSink::JournaldSink(std::string syslog_identifier, std::shared_ptr<JournalFollower> follower,
-                           std::string socket_path)
-    : syslog_identifier_(std::move(syslog_identifier)),
-      follower_(std::move(follower)),
-      ledger_(follower_->register_writer()),
-      run_id_(follower_->run_field().substr(std::string_view(kRunField).size() + 1)),
-      writer_(std::move(socket_path)) {}
+JournaldSink::JournaldSink(std::string syslog_identifier, std::string socket_path)
+    : syslog_identifier_(std::move(syslog_identifier)), writer_(std::move(socket_path)) {}
 
 int JournaldSink::write(const MessageRecord& record) {
     build_journal_fields(record, syslog_identifier_, buffers_);
@@ -28,10 +23,9 @@ int JournaldSink::write(const MessageRecord& record) {
 }
 
 int JournaldSink::write_fields(std::vector<JournalField>& fields) {
-    fields.push_back({kRunField, run_id_});
+    fields.push_back({kRunField, follower_.run_id()});
     std::string entry = tracker_.spare_buffer();
     encode_journal_entry(fields, entry);
-    follower_->want_pass();
     if (!tracker_.sending_freely()) {
         // journald absent (the last send failed): the caller holds the message and retries.
         if (send_error_ != 0) return send_error_;
@@ -51,39 +45,30 @@ int JournaldSink::send_entry(std::string_view entry, std::uint64_t& datagram) {
     datagram = writer_.next_datagram();
     seq_field_.assign(kSeqField);
     seq_field_ += '=';
-    append_number(seq_field_, ledger_->writer());
-    seq_field_ += '.';
     append_number(seq_field_, datagram);
     seq_field_ += '\n';
     send_error_ = writer_.send(entry, seq_field_);
     return send_error_;
 }
 
+// journald finished with datagrams 1..through before the count began, so the
+// count saw every stored one of them: the rest were dropped, once a look-up
+// (which the count cannot mislead) does not find them either.
 void JournaldSink::poll() {
     writer_.poll();
-    ledger_->take(found_);
-    if (!found_.empty()) tracker_.seen(found_);
+    const std::uint64_t through = tracker_.awaiting_verdict() ? writer_.decided_through() : 0;
+    const FoundEntries found = follower_.count(through > decided_);
+    if (found.count > 0) tracker_.found(found.count, found.last, found.uncertain);
     const auto now = StoreTracker::Clock::now();
-    if (decision_ && follower_->pass_done_since(decision_->ticket)) {
-        ledger_->take(found_);  // everything that pass found
-        tracker_.seen(found_);
-        // What the follower did not find is looked up once more before it counts as dropped.
-        const auto unseen = tracker_.unseen_through(decision_->through);
+    if (found.complete && through > decided_) {
+        const auto unseen = tracker_.unseen_through(through);
         if (!unseen.empty()) {
-            const auto stored = lookup_stored(follower_->run_field(), ledger_->writer(), unseen);
+            const auto stored = lookup_stored(follower_.run_id(), unseen);
             missed_by_follower_ += stored.size();
             tracker_.seen(stored);
         }
-        tracker_.decided(decision_->through, now);
-        decision_.reset();
-    }
-    if (!decision_ && tracker_.awaiting_verdict()) {
-        // The decision first, the ticket after: the pass must begin after journald finished with them.
-        const std::uint64_t through = writer_.decided_through();
-        if (through > decided_) {
-            decided_ = through;
-            decision_ = Decision{through, follower_->ticket()};
-        }
+        tracker_.decided(through, now);
+        decided_ = through;
     }
     while (const auto write = tracker_.next_to_send(now)) {
         std::uint64_t datagram = 0;
@@ -93,7 +78,6 @@ void JournaldSink::poll() {
         }
         tracker_.sent(*write, datagram);
     }
-    if (!idle()) follower_->want_pass();
 }
 
 }  // namespace iot

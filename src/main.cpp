@@ -25,7 +25,6 @@
 #include "iot-amqpd/errno_text.hpp"
 #include "iot-amqpd/exit_codes.hpp"
 #include "iot-amqpd/journal_check.hpp"
-#include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/logging.hpp"
 #include "iot-amqpd/notifier.hpp"
 #include "iot-amqpd/stopping_notice.hpp"
@@ -156,8 +155,8 @@ int block_signals() {
 // Writes one entry and reads it back. "" when the daemon may go on (the
 // journal works, or journald is absent or not storing for now: then groups
 // hold their messages until it does), else why it never could.
-std::string check_read_back(iot::JournalFollower& follower) {
-    const iot::ReadBackCheck check = iot::check_journal_read_back(follower, kReadBackTimeout);
+std::string check_read_back() {
+    const iot::ReadBackCheck check = iot::check_journal_read_back(kReadBackTimeout);
     using Verdict = iot::ReadBackCheck::Verdict;
     switch (check.verdict) {
         case Verdict::works:
@@ -219,12 +218,10 @@ int main(int argc, char** argv) {
     }
 
     // Step 4: "acknowledged means stored" needs the journal read back.
-    std::shared_ptr<iot::JournalFollower> follower;
     if (loaded.config->output.type == iot::OutputType::journald) {
         std::string fatal;
         try {
-            follower = std::make_shared<iot::JournalFollower>();
-            fatal = check_read_back(*follower);
+            fatal = check_read_back();
         } catch (const std::exception& e) {
             fatal = e.what();
         }
@@ -232,8 +229,7 @@ int main(int argc, char** argv) {
             iot::log_event(spdlog::level::critical, iot::LogContext{"journal_unreadable", ""}, "{}", fatal);
             stopping.send("failed: " + fatal);
             ::close(signal_fd);
-            spdlog::shutdown();
-            std::_Exit(kExitFailure);  // the follower's thread runs: no static destructors under it
+            return kExitFailure;
         }
     }
 
@@ -241,8 +237,7 @@ int main(int argc, char** argv) {
     int code = kExitFailure;
     try {
         iot::Supervisor supervisor(options.config_path, iot::LoadEnvironment::from_process(), loaded.config,
-                                   std::make_shared<iot::AlibabaIotProfile>(), notifier, follower, stopping,
-                                   options.log_level);
+                                   std::make_shared<iot::AlibabaIotProfile>(), notifier, stopping, options.log_level);
         code = supervisor.run(signal_fd);
     } catch (const std::exception& e) {
         iot::log_event(spdlog::level::critical, iot::LogContext{"fatal", ""}, "fatal: {}", e.what());

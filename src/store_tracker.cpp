@@ -63,6 +63,21 @@ void StoreTracker::seen(const std::vector<std::uint64_t>& datagrams) {
     while (!out_.empty() && out_.front().seen) out_.pop_front();
 }
 
+void StoreTracker::found(std::uint64_t count, std::uint64_t last, bool uncertain) {
+    if (last <= found_through_) return;  // not after the last report: a copy; nothing to learn from it
+    const auto by_datagram = [](const Out& out, std::uint64_t d) { return out.datagram < d; };
+    const auto first = std::lower_bound(out_.begin(), out_.end(), found_through_ + 1, by_datagram);
+    const auto end = std::lower_bound(first, out_.end(), last + 1, by_datagram);
+    found_through_ = last;
+    if (uncertain || static_cast<std::uint64_t>(end - first) != count) return;
+    for (auto it = first; it != end; ++it) {
+        if (it->seen) continue;
+        it->seen = true;
+        stored(it->write);
+    }
+    while (!out_.empty() && out_.front().seen) out_.pop_front();
+}
+
 std::vector<std::uint64_t> StoreTracker::unseen_through(std::uint64_t through) const {
     std::vector<std::uint64_t> unseen;
     for (const Out& out : out_) {

@@ -57,8 +57,7 @@ std::string monotonic_usec() {
 }  // namespace
 
 Supervisor::Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-                       std::shared_ptr<const CloudProfile> profile, Notifier& notifier,
-                       std::shared_ptr<JournalFollower> follower, StoppingNotice& stopping,
+                       std::shared_ptr<const CloudProfile> profile, Notifier& notifier, StoppingNotice& stopping,
                        std::optional<LogLevel> log_level_override)
     : config_path_(std::move(config_path)),
       env_(std::move(env)),
@@ -66,8 +65,7 @@ Supervisor::Supervisor(std::string config_path, LoadEnvironment env, std::shared
       profile_(std::move(profile)),
       notifier_(notifier),
       stopping_(stopping),
-      log_level_override_(log_level_override),
-      follower_(std::move(follower)) {}
+      log_level_override_(log_level_override) {}
 
 Supervisor::~Supervisor() = default;
 
@@ -109,7 +107,7 @@ int Supervisor::run(int signal_fd) {
 }
 
 void Supervisor::start_group(const std::shared_ptr<const GroupConfig>& group) {
-    auto runner = std::make_unique<GroupRunner>(group, profile_, config_->output, follower_);
+    auto runner = std::make_unique<GroupRunner>(group, profile_, config_->output);
     runner->start();
     log_event(spdlog::level::info, LogContext{"group_started", group->name},
               "consumer group {} ({}): {} connection(s) to {}:{}", group->name, group->consumer_group_id,

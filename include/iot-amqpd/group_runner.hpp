@@ -21,15 +21,13 @@
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/group_consumer.hpp"
 #include "iot-amqpd/health.hpp"
-#include "iot-amqpd/journal_follower.hpp"
 
 namespace iot {
 
 class GroupRunner {
 public:
-    // `follower` reads journal entries back (journald output; null for stdout).
     GroupRunner(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
-                OutputConfig output, std::shared_ptr<JournalFollower> follower);
+                OutputConfig output);
     ~GroupRunner();  // requests a stop and joins if still running
     GroupRunner(const GroupRunner&) = delete;
     GroupRunner& operator=(const GroupRunner&) = delete;
@@ -53,7 +51,6 @@ private:
     std::shared_ptr<const GroupConfig> config_;
     std::shared_ptr<const CloudProfile> profile_;
     OutputConfig output_;
-    std::shared_ptr<JournalFollower> follower_;
     GroupHealth health_;
     std::unique_ptr<GroupConsumer> consumer_;
     std::unique_ptr<proton::container> container_;

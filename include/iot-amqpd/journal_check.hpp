@@ -9,8 +9,6 @@
 #include <chrono>
 #include <string>
 
-#include "iot-amqpd/journal_follower.hpp"
-
 namespace iot {
 
 struct ReadBackCheck {
@@ -26,6 +24,7 @@ struct ReadBackCheck {
     std::chrono::milliseconds elapsed{0};
 };
 
-[[nodiscard]] ReadBackCheck check_journal_read_back(JournalFollower& follower, std::chrono::milliseconds timeout);
+// Throws std::runtime_error when the journal cannot be opened at all.
+[[nodiscard]] ReadBackCheck check_journal_read_back(std::chrono::milliseconds timeout);
 
 }  // namespace iot

@@ -1,36 +1,33 @@
-// Reads the daemon's own journal entries back as journald stores them, so a
+// Reads one writer's journal entries back as journald stores them, so a
 // delivery is accepted only once its entry is readable (DESIGN.md §6,
 // "acknowledged means stored").
 //
-// Every entry a JournaldSink writes carries two fields: IOT_RUN, this
-// process's run id (random, the same for all its writers), and IOT_SEQ,
-// "<writer>.<datagram>" (which writer sent it, and the number of the datagram
-// that carried it). One follower per process matches IOT_RUN, follows the
-// journal and hands each writer the datagram numbers of its entries it found.
+// Every entry a JournaldSink writes carries two fields: IOT_RUN, a random id
+// of that writer's run (a group's sink, new whenever the group starts), and
+// IOT_SEQ, the number of the datagram that carried the entry. The writer's
+// follower keeps an sd_journal matching its IOT_RUN and counts the entries
+// each call finds; it reads IOT_SEQ of the last one only. journald stores one
+// writer's entries in the order they were sent, so "N entries, the last
+// datagram D" tells the writer exactly which are stored whenever N equals
+// what it sent up to D (StoreTracker::found()). Reading a field costs
+// sd-journal a walk over every field of the entry (about 20 000 instructions
+// for the daemon's); counting costs a step along the match's entry array.
 //
-// Passes: the follower reads the journal in passes, each from where the last
-// stopped to the end, after sd_journal_process() (which notices new, rotated
-// and deleted files). A writer that knows journald has finished with some of
-// its entries takes a ticket; once a pass begun after the ticket completed,
-// every stored one of those entries has been found (journald writes an entry
-// before it reads the next datagram, and readers see it at once through the
-// shared mapping). The rest were dropped.
+// A count begun after journald finished with some entries (journald writes
+// an entry before it reads the next datagram, and readers see it at once
+// through the shared mapping) has seen every stored one of them. The rest
+// were dropped, or were in a count that did not add up: those are looked up
+// one by one (lookup_stored()).
 //
-// Thread: the follower's own thread owns the sd_journal (one per thread, for
-// life). register_writer(), ticket(), pass_done_since() and want_pass() are
-// thread-safe; a WriterLedger is shared by the follower and one writer.
+// Thread: owned by one thread (the group's, through its sink): sd_journal is
+// used from one thread for its life.
 #pragma once
 
 #include <systemd/sd-journal.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace iot {
@@ -38,20 +35,15 @@ namespace iot {
 inline constexpr const char* kRunField = "IOT_RUN";
 inline constexpr const char* kSeqField = "IOT_SEQ";
 
-// What the follower found of one writer's entries.
-class WriterLedger {
-public:
-    explicit WriterLedger(std::uint32_t writer) : writer_(writer) {}
-    [[nodiscard]] std::uint32_t writer() const { return writer_; }
-    // Follower thread: datagram numbers found in the journal.
-    void found(const std::vector<std::uint64_t>& datagrams);
-    // Writer thread: moves what was found since the last call into `out` (cleared first).
-    void take(std::vector<std::uint64_t>& out);
-
-private:
-    const std::uint32_t writer_;
-    std::mutex mutex_;
-    std::vector<std::uint64_t> found_;
+// One count of a writer's entries: `count` entries after the last count, the
+// last of them datagram `last`; `uncertain` when the count may include a copy
+// of an earlier entry (journald copies the runtime journal to /var on a
+// flush); `complete` when it reached the end of the journal.
+struct FoundEntries {
+    std::uint64_t count = 0;
+    std::uint64_t last = 0;
+    bool uncertain = false;
+    bool complete = false;
 };
 
 // What the journal directories show, for explaining why nothing is read back.
@@ -61,11 +53,11 @@ struct JournalAccess {
     std::string unreadable_path;   // the first such file
 };
 
-// Which of `datagrams` (of `writer`, in the run of `run_field`) the journal
+// Which of `datagrams` of the writer whose IOT_RUN is `run_id` the journal
 // holds, looked up afresh: the check before an entry the follower did not
-// find is taken for dropped and written again. Any thread; opens its own
+// count is taken for dropped and written again. Any thread; opens its own
 // sd_journal for the call.
-[[nodiscard]] std::vector<std::uint64_t> lookup_stored(const std::string& run_field, std::uint32_t writer,
+[[nodiscard]] std::vector<std::uint64_t> lookup_stored(const std::string& run_id,
                                                        const std::vector<std::uint64_t>& datagrams);
 
 // sd_journal_open(), one call at a time in the process (see the definition),
@@ -75,53 +67,30 @@ int open_own_journal(sd_journal** journal);
 
 class JournalFollower {
 public:
-    // Opens the local system journal (and the user's own, for a UID >= 1000)
-    // matching this run's entries, and starts following. Throws
-    // std::runtime_error when sd-journal cannot open it at all.
+    // Opens the journal files journald appends to, matching a new run id.
+    // Throws std::runtime_error when sd-journal cannot open the journal at all.
     JournalFollower();
     ~JournalFollower();
     JournalFollower(const JournalFollower&) = delete;
     JournalFollower& operator=(const JournalFollower&) = delete;
 
-    // "IOT_RUN=<run id>" for this process, ready to put in an entry.
-    [[nodiscard]] const std::string& run_field() const { return run_field_; }
-    // A ledger for a new writer (numbered 1, 2, ...; the number goes into IOT_SEQ).
-    [[nodiscard]] std::shared_ptr<WriterLedger> register_writer();
-
-    // Passes begun so far: hold it, then ask pass_done_since(ticket).
-    [[nodiscard]] std::uint64_t ticket() const { return started_.load(std::memory_order_acquire); }
-    // True once a pass begun after `ticket` was taken has completed and handed over what it found.
-    [[nodiscard]] bool pass_done_since(std::uint64_t ticket) const {
-        return completed_.load(std::memory_order_acquire) > ticket;
-    }
-    // A writer waits for entries: keep passing (every kPassInterval) until nobody asks.
-    void want_pass();
-
-    // Passes completed; for diagnostics and tests.
-    [[nodiscard]] std::uint64_t passes() const { return completed_.load(std::memory_order_relaxed); }
+    // The value of this writer's IOT_RUN.
+    [[nodiscard]] const std::string& run_id() const { return run_id_; }
+    // Counts this run's entries from where the last call stopped to the end
+    // of the journal. `for_verdict`: entries not counted will be taken for
+    // dropped (looked up first), so look for a rotated file first.
+    [[nodiscard]] FoundEntries count(bool for_verdict);
     // Looks at the journal directories (any thread; reads the file system only).
     [[nodiscard]] static JournalAccess access();
 
 private:
-    void run();
-    void pass();
+    bool count_to_end(FoundEntries& found);
 
-    struct Journal;  // the sd_journal, touched by the follower thread only
+    struct Journal;  // the sd_journal and where it stands
     std::unique_ptr<Journal> journal_;
-    std::string run_field_;
-
-    std::mutex writers_mutex_;
-    std::map<std::uint32_t, std::weak_ptr<WriterLedger>> writers_;
-    std::uint32_t next_writer_ = 1;
-
-    std::atomic<std::uint64_t> started_{0};
-    std::atomic<std::uint64_t> completed_{0};
-    std::mutex wake_mutex_;
-    std::condition_variable wake_;
-    bool wanted_ = false;  // under wake_mutex_
-    bool stop_ = false;    // under wake_mutex_
-    std::atomic<bool> wanted_hint_{false};
-    std::thread thread_;
+    std::string run_id_;
+    std::string match_;                 // "IOT_RUN=<run_id_>"
+    std::uint64_t last_monotonic_ = 0;  // of the last entry counted (see count())
 };
 
 }  // namespace iot

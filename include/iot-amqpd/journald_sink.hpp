@@ -5,11 +5,10 @@
 // written again (store_tracker.hpp); while journald stores nothing the sink
 // holds them and says so (holding()).
 //
-// Thread: owned by one group thread. The follower is shared (thread-safe).
+// Thread: owned by one group thread, with its follower (its sd_journal).
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +22,8 @@ namespace iot {
 
 class JournaldSink final : public MessageSink {
 public:
-    JournaldSink(std::string syslog_identifier, std::shared_ptr<JournalFollower> follower,
-                 std::string socket_path = kJournalSocketPath);
+    // Throws std::runtime_error when the journal cannot be opened to read entries back.
+    explicit JournaldSink(std::string syslog_identifier, std::string socket_path = kJournalSocketPath);
     [[nodiscard]] int write(const MessageRecord& record) override;
     // Any entry, with the same guarantee (IOT_RUN is appended to `fields`).
     [[nodiscard]] int write_fields(std::vector<JournalField>& fields);
@@ -42,24 +41,14 @@ private:
     int send_entry(std::string_view entry, std::uint64_t& datagram);
 
     std::string syslog_identifier_;
-    std::shared_ptr<JournalFollower> follower_;
-    std::shared_ptr<WriterLedger> ledger_;
-    std::string run_id_;  // the value of IOT_RUN
+    JournalFollower follower_;
     JournalWriter writer_;
     StoreTracker tracker_;
     JournalEntryBuffers buffers_;
-    std::string seq_field_;             // "IOT_SEQ=<writer>.<datagram>\n", the last field of every entry
-    std::vector<std::uint64_t> found_;  // datagrams the follower found, taken from the ledger
-    // Datagrams 1..through were decided when the follower had begun `ticket` passes.
-    struct Decision {
-        std::uint64_t through;
-        std::uint64_t ticket;
-    };
-    std::optional<Decision> decision_;
-    std::uint64_t decided_ = 0;
-    std::uint64_t missed_by_follower_ = 0;
-    int send_error_ = 0;  // of the last send: not 0 while journald refuses entries  // entries only the look-up found
-                          // (diagnostics)  // the newest `through` handed to the tracker or waiting in decision_
+    std::string seq_field_;                 // "IOT_SEQ=<datagram>\n", sent after every entry
+    std::uint64_t decided_ = 0;             // datagrams 1..decided_ are decided (StoreTracker::decided())
+    std::uint64_t missed_by_follower_ = 0;  // entries only the look-up found (diagnostics)
+    int send_error_ = 0;                    // of the last send: not 0 while journald refuses entries
 };
 
 }  // namespace iot

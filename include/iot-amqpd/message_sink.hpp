@@ -40,10 +40,8 @@ public:
     [[nodiscard]] virtual std::size_t unstored() const { return 0; }
 };
 
-class JournalFollower;
-
-// `follower` reads journal entries back; required for output type journald.
-[[nodiscard]] std::unique_ptr<MessageSink> make_sink(const OutputConfig& output,
-                                                     const std::shared_ptr<JournalFollower>& follower);
+// Call on the thread that will own the sink. Throws std::runtime_error when
+// the output cannot be opened (the journal, to read entries back).
+[[nodiscard]] std::unique_ptr<MessageSink> make_sink(const OutputConfig& output);
 
 }  // namespace iot

@@ -59,6 +59,14 @@ public:
 
     // Datagrams found in the journal: their writes are stored.
     void seen(const std::vector<std::uint64_t>& datagrams);
+    // The journal reader counted `count` entries after the last it reported,
+    // the last of them datagram `last`. journald stores a writer's entries in
+    // the order it sent them, so when `count` equals the number of this
+    // writer's entries sent after the last report up to and including `last`,
+    // every one of them is stored. Otherwise (a drop, a copy, an entry the
+    // reader missed), or when the reader says the count is `uncertain`, none
+    // of them is marked: decided() leaves them to be looked up one by one.
+    void found(std::uint64_t count, std::uint64_t last, bool uncertain);
     // Sent datagrams up to `through` not found yet: what decided() would take
     // for dropped (to look up once more first).
     [[nodiscard]] std::vector<std::uint64_t> unseen_through(std::uint64_t through) const;
@@ -104,6 +112,7 @@ private:
     std::uint64_t first_write_ = 1;
     std::uint64_t last_write_ = 0;
     std::deque<Out> out_;               // sent, not yet decided; by datagram number
+    std::uint64_t found_through_ = 0;   // the `last` of the newest found()
     std::deque<std::uint64_t> queued_;  // writes to send, oldest first
     std::vector<std::string> spares_;   // buffers of stored entries
 

@@ -18,7 +18,6 @@
 #include "iot-amqpd/cloud_profile.hpp"
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/group_runner.hpp"
-#include "iot-amqpd/journal_follower.hpp"
 #include "iot-amqpd/metrics.hpp"
 #include "iot-amqpd/notifier.hpp"
 #include "iot-amqpd/stopping_notice.hpp"
@@ -29,10 +28,8 @@ inline constexpr std::chrono::milliseconds kStopTimeout{10000};
 
 class Supervisor {
 public:
-    // `follower` reads journal entries back (journald output; null for stdout).
     Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-               std::shared_ptr<const CloudProfile> profile, Notifier& notifier,
-               std::shared_ptr<JournalFollower> follower, StoppingNotice& stopping,
+               std::shared_ptr<const CloudProfile> profile, Notifier& notifier, StoppingNotice& stopping,
                std::optional<LogLevel> log_level_override = std::nullopt);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
@@ -61,7 +58,6 @@ private:
     StoppingNotice& stopping_;
     // --log-level: wins over log.level, at start and at every reload.
     std::optional<LogLevel> log_level_override_;
-    std::shared_ptr<JournalFollower> follower_;
     std::map<std::string, std::unique_ptr<GroupRunner>> groups_;
 
     std::int64_t started_ms_ = 0;

@@ -7,7 +7,11 @@
 //
 //   with-private-journald [--storage=volatile|persistent|none|auto]
 //                         [--journal-size=BYTES[k|m|g]] [--journal-line=Key=Value]...
-//                         [--held-socket] -- COMMAND [ARG]...
+//                         [--held-socket] [--dgram-qlen=N] -- COMMAND [ARG]...
+//
+// --dgram-qlen sets net.unix.max_dgram_qlen in the private network namespace
+// before journald makes its socket (a fresh namespace has the kernel's 10; a
+// host booted by systemd has 512).
 //
 // Exits with COMMAND's status (128 + signal when a signal ended it). SIGINT is
 // left to COMMAND (a terminal sends it to the whole foreground group);
@@ -26,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -43,7 +48,7 @@ void pass_on(int signal_number) {
 
 constexpr const char* kUsage =
     "usage: with-private-journald [--storage=volatile|persistent|none|auto] [--journal-size=BYTES[k|m|g]]\n"
-    "                             [--journal-line=Key=Value]... [--held-socket] -- COMMAND [ARG]...\n";
+    "                             [--journal-line=Key=Value]... [--held-socket] [--dgram-qlen=N] -- COMMAND [ARG]...\n";
 
 [[noreturn]] void usage(const std::string& problem) {
     std::fprintf(stderr, "with-private-journald: %s\n%s", problem.c_str(), kUsage);
@@ -91,10 +96,18 @@ pid_t spawn(char** command) {
     return pid;
 }
 
+void write_sysctl(const char* path, const std::string& value) {
+    std::FILE* file = std::fopen(path, "w");
+    const bool written = file != nullptr && std::fputs(value.c_str(), file) >= 0;
+    if (file == nullptr || std::fclose(file) != 0 || !written)
+        throw std::runtime_error(std::string("cannot write ") + path + ": " + std::strerror(errno));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Options options;
+    std::string dgram_qlen;
     int first = 1;
     for (; first < argc; ++first) {
         const std::string argument = argv[first];
@@ -112,6 +125,10 @@ int main(int argc, char** argv) {
             options.journal_filesystem_bytes = parse_size(argument.substr(15));
         } else if (argument.rfind("--journal-line=", 0) == 0) {
             options.extra_journal_lines.push_back(argument.substr(15));
+        } else if (argument.rfind("--dgram-qlen=", 0) == 0) {
+            dgram_qlen = argument.substr(13);
+            if (dgram_qlen.empty() || dgram_qlen.find_first_not_of("0123456789") != std::string::npos)
+                usage("bad queue length: " + dgram_qlen);
         } else if (argument == "--held-socket") {
             options.socket = iot::test::journald::SocketShape::held_by_parent;
         } else {
@@ -123,6 +140,7 @@ int main(int argc, char** argv) {
     auto& journald = iot::test::journald::PrivateJournald::instance();
     try {
         iot::test::journald::enter_private_mount_namespace();
+        if (!dgram_qlen.empty()) write_sysctl("/proc/sys/net/unix/max_dgram_qlen", dgram_qlen);
         journald.start(options);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "with-private-journald: %s\n", e.what());

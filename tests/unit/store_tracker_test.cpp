@@ -119,6 +119,76 @@ TEST(StoreTracker, UndecidedEntriesAreNeitherStoredNorDropped) {
     EXPECT_TRUE(t.sending_freely());
 }
 
+// The reader counts a writer's entries and reads the number of the last one
+// only: a count that adds up proves every entry up to that one stored.
+TEST(StoreTracker, ACountThatAddsUpStoresEveryEntryUpToTheLast) {
+    StoreTracker t;
+    t.add_sent("a", 1);
+    t.add_sent("b", 2);
+    t.add_sent("c", 4);  // datagram 3 was an empty probe, not an entry
+    t.add_sent("d", 5);
+    t.found(3, 4, false);
+    EXPECT_EQ(t.stored_through(), 3u);
+    t.found(1, 5, false);
+    EXPECT_EQ(t.stored_through(), 4u);
+    EXPECT_FALSE(t.awaiting_verdict());
+    EXPECT_EQ(t.dropped(), 0u);
+}
+
+TEST(StoreTracker, ACountThatFallsShortMarksNothingAndTheLookUpDecides) {
+    StoreTracker t;
+    t.add_sent("a", 1);
+    t.add_sent("b", 2);
+    t.add_sent("c", 3);
+    t.found(2, 3, false);  // one of 1..3 is missing, which one is unknown
+    EXPECT_EQ(t.stored_through(), 0u);
+    EXPECT_EQ(t.unseen_through(3), (std::vector<std::uint64_t>{1, 2, 3}));
+    t.seen({1, 3});  // what the look-up found
+    t.decided(3, t0);
+    EXPECT_EQ(t.dropped(), 1u);
+    EXPECT_EQ(t.stored_through(), 1u);
+    EXPECT_EQ(t.next_to_send(t0), std::optional<std::uint64_t>(2));
+}
+
+TEST(StoreTracker, ACountWithTooManyEntriesOrAnUncertainOneMarksNothing) {
+    StoreTracker t;
+    t.add_sent("a", 1);
+    t.add_sent("b", 2);
+    t.found(3, 2, false);  // a copy counted besides the originals
+    EXPECT_EQ(t.stored_through(), 0u);
+    t.add_sent("c", 3);
+    t.found(1, 3, true);  // adds up, but the reader saw an entry out of order
+    EXPECT_EQ(t.stored_through(), 0u);
+    EXPECT_EQ(t.unseen_through(3), (std::vector<std::uint64_t>{1, 2, 3}));
+}
+
+TEST(StoreTracker, ACountEndingAtOrBeforeTheLastReportedIsIgnored) {
+    StoreTracker t;
+    t.add_sent("a", 1);
+    t.add_sent("b", 2);
+    t.found(1, 1, false);
+    t.found(1, 1, false);  // the same entry again (a copy): proves nothing about 2
+    EXPECT_EQ(t.stored_through(), 1u);
+    EXPECT_TRUE(t.awaiting_verdict());
+    t.found(1, 2, false);
+    EXPECT_EQ(t.stored_through(), 2u);
+}
+
+TEST(StoreTracker, ACountAfterADropCountsOnlyTheEntriesStillAwaitingAVerdict) {
+    StoreTracker t;
+    t.add_sent("a", 1);
+    t.add_sent("b", 2);
+    t.found(1, 2, false);  // 1 is missing
+    t.seen({2});           // the look-up
+    t.decided(2, t0);      // 1 was dropped, and is queued to go again
+    const auto probe = t.next_to_send(t0);
+    ASSERT_EQ(probe, std::optional<std::uint64_t>(1));
+    t.sent(*probe, 3);
+    t.found(1, 3, false);
+    EXPECT_EQ(t.stored_through(), 2u);
+    EXPECT_TRUE(t.sending_freely());
+}
+
 TEST(StoreTracker, StoredBuffersAreReused) {
     StoreTracker t;
     std::string big(1000, 'x');
