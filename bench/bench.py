@@ -575,22 +575,26 @@ class Bench:
         finally:
             self.stop_process(daemon, groups)
 
-    def case_memory(self, rnd):
-        tag = "memory-%d" % rnd
+    def case_memory(self, rnd, daemon_bin=None):
+        tag = "memory-%d%s" % (rnd, "-cmp" if daemon_bin else "")
         leftover = self.ctl.leftover(GROUP_IDS)
         base = self.ctl.accepted(GROUP_IDS)
-        daemon, identifier, groups = self.start_daemon(tag, 8, "journald")
+        daemon, identifier, groups = self.start_daemon(tag, 8, "journald", daemon_bin=daemon_bin)
         try:
             if leftover:
                 self.ctl.wait_accepted(groups, base + leftover, 60, watch=daemon)
             time.sleep(2)  # let the connections settle
             idle = status_kib(daemon.pid, "VmRSS")
+            idle_file = status_kib(daemon.pid, "RssFile")
             startup_peak = status_kib(daemon.pid, "VmHWM")
             reset_peak_rss(daemon.pid)
             base = self.ctl.accepted(groups[:1])
             expect, _ = self.publish(groups[:1], self.flood_count, tag + "-", size=FLOOD_SIZE)
             self.ctl.wait_accepted(groups[:1], base + self.flood_count, self.timeout, watch=daemon)
             peak = status_kib(daemon.pid, "VmHWM")
+            # Which part of the memory grew: the heap (kept entries, proton's buffers) or
+            # mapped files (journal pages the read-back touched), right after the flood.
+            after_anon, after_file = status_kib(daemon.pid, "RssAnon"), status_kib(daemon.pid, "RssFile")
             self.audit(identifier, expect)
         finally:
             self.stop_process(daemon, groups)
@@ -598,13 +602,15 @@ class Bench:
         # CA stands in for the system's CAs in a hashed directory laid out as /etc/ssl/certs is.
         env = dict(os.environ, SSL_CERT_DIR=self.hashed_ca_dir())
         env.pop("SSL_CERT_FILE", None)
-        daemon, _, groups = self.start_daemon(tag + "-system-store", 8, "journald", env=env, ca_file="")
+        daemon, _, groups = self.start_daemon(tag + "-system-store", 8, "journald", env=env, ca_file="",
+                                              daemon_bin=daemon_bin)
         try:
             time.sleep(2)
             idle_system_store = status_kib(daemon.pid, "VmRSS")
         finally:
             self.stop_process(daemon, groups)
         return {"idle_rss_kib": idle, "peak_rss_kib": peak, "growth_kib": peak - idle, "startup_peak_rss_kib": startup_peak,
+                "after_flood_anon_kib": after_anon, "after_flood_file_growth_kib": after_file - idle_file,
                 "idle_rss_system_store_kib": idle_system_store}
 
     def hashed_ca_dir(self):
@@ -703,6 +709,7 @@ class Bench:
             ("daemon-journald@compare", lambda r: self.case_daemon("journald", 1, r, daemon_bin=other)),
             ("daemon-journald-4@compare", lambda r: self.case_daemon("journald", 4, r, daemon_bin=other)),
             ("daemon-stdout@compare", lambda r: self.case_daemon("stdout", 1, r, daemon_bin=other)),
+            ("memory@compare", lambda r: self.case_memory(r, daemon_bin=other)),
         ]
         return compare + [
             ("ceiling-sendv", lambda r: self.case_ceiling("sendv", r)),
