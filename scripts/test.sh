@@ -23,7 +23,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-all_stages=(gates build unit integration systemd sanitizers fuzz package)
+all_stages=(gates build unit integration soak systemd sanitizers fuzz package)
 quick_stages=(build unit integration)
 stages=()
 for arg in "$@"; do
@@ -65,6 +65,8 @@ stage_build() {
 }
 stage_unit() { ctest --test-dir build --output-on-failure -L unit -j2; }
 stage_integration() { ctest --test-dir build --output-on-failure -L integration; }
+# Two minutes of the soak (tests/soak/soak_test.cpp), its table printed either way; bench/soak.sh runs the hour.
+stage_soak() { ctest --test-dir build --verbose -L soak | grep -E '\[ soak \]|tests passed|tests failed|Failure|FAILED|Expected|Which is'; return "${PIPESTATUS[0]}"; }
 stage_systemd() { scripts/test-in-systemd-container.sh -L integration; }
 stage_sanitizers() { scripts/run-sanitizers.sh; }
 stage_fuzz() { scripts/run-fuzzers.sh "${FUZZ_SECONDS:-30}"; }

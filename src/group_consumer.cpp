@@ -17,6 +17,7 @@ GroupConsumer::GroupConsumer(std::shared_ptr<const GroupConfig> config, std::sha
       health_(health),
       dedup_(std::move(dedup)) {
     health_.connections.store(config_->connections);
+    health_.dedup_ids.store(dedup_.size());  // seeded from the journal
 }
 
 GroupConsumer::~GroupConsumer() = default;
@@ -110,7 +111,10 @@ void GroupConsumer::refresh_problem() {
 // whose entries are stored.
 int GroupConsumer::write(const MessageRecord& record) {
     const int err = sink_->write(record);
-    if (err == 0 && record.message_id) dedup_.remember(*record.message_id);
+    if (err == 0 && record.message_id) {
+        dedup_.remember(*record.message_id);
+        health_.dedup_ids.store(dedup_.size(), std::memory_order_relaxed);
+    }
     return err;
 }
 

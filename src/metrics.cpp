@@ -56,6 +56,9 @@ std::string render_metrics(const std::vector<GroupMetrics>& groups, const Proces
     group_family(out, groups, "iot_amqpd_journal_not_storing", "gauge",
                  "1 while journald stores none of the group's entries and the group holds its messages.",
                  [](auto& g) { return g.output_holding ? 1 : 0; });
+    group_family(out, groups, "iot_amqpd_dedup_window_ids", "gauge",
+                 "Message ids the group remembers to recognise redeliveries (at most dedup_window).",
+                 [](auto& g) { return g.dedup_ids; });
     group_family(out, groups, "iot_amqpd_connections_connected", "gauge", "Connections with an attached receiver.",
                  [](auto& g) { return g.connected; });
     group_family(out, groups, "iot_amqpd_connections_configured", "gauge", "Connections configured for the group.",

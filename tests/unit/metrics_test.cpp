@@ -21,6 +21,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     g.connections = 2;
     g.seconds_since_last_message = 1.5;
     g.journal_dropped = 7;
+    g.dedup_ids = 1234;
     g.output_holding = true;
     ProcessMetrics p;
     p.uptime_seconds = 12.25;
@@ -29,6 +30,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     EXPECT_NE(text.find("iot_amqpd_messages_written_total{group=\"factory-\\\"a\\\"\"} 9\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_reloads_total{result=\"succeeded\"} 3\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_journal_dropped_total{group=\"factory-\\\"a\\\"\"} 7\n"), std::string::npos);
+    EXPECT_NE(text.find("iot_amqpd_dedup_window_ids{group=\"factory-\\\"a\\\"\"} 1234\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_journal_not_storing{group=\"factory-\\\"a\\\"\"} 1\n"), std::string::npos);
     // Every line is a comment or `name{labels} value`.
     const std::regex sample(R"(^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"\})? -?[0-9.]+$)");
@@ -40,7 +42,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
         EXPECT_TRUE(std::regex_match(line, sample)) << line;
         ++samples;
     }
-    EXPECT_EQ(samples, 14);
+    EXPECT_EQ(samples, 15);
 }
 
 TEST(Metrics, WritesTheFileAtomically) {
