@@ -14,6 +14,7 @@
 
 #include "delivery_audit.hpp"
 #include "scenario.hpp"
+#include "temp_dir.hpp"
 #include "wait_until.hpp"
 
 namespace iot::test {
@@ -95,6 +96,52 @@ TEST(Auth, WrongSecretBacksOffThirtySecondsThenReloadWithTheRightOneDelivers) {
     std::printf("[ scenario ] auth: %zu messages, attempts %.1f s apart, %.1f s\n", kMessages,
                 static_cast<double>(gap_ms) / 1000.0,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+// RAM roles: the STS token file is re-read before every attempt, but after a
+// refused login the group waits 30 s; a reload after the token file changed
+// must restart the group at once (its token's digest is part of its identity).
+TEST(Auth, AReloadAfterTheTokenFileChangedConnectsAtOnceWithTheNewToken) {
+    constexpr std::size_t kMessages = 200;
+    ScenarioOptions options;
+    const std::string stale = "sts-stale-" + std::to_string(std::time(nullptr)) + "-0123456789abcdef";
+    const std::string fresh = "sts-fresh-" + std::to_string(std::time(nullptr)) + "-fedcba9876543210";
+    options.security_tokens = {fresh};
+    Scenario scenario(options);
+    const auto token_file = scenario.dir().path() / "sts-token";
+    write_file(token_file, stale + "\n", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    auto& group = scenario.config().add_group("ram", "CG-A", 1);
+    group.extra_lines = {"auth_mode: ststoken", "security_token_file: " + token_file.string()};
+    ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
+    ASSERT_TRUE(wait_until(
+        "the refused attempt with the stale token", [&] { return scenario.counters("CG-A").auth_failures >= 1; }, 15s));
+    ASSERT_TRUE(scenario.wait_for_event("auth_failed", 1, 10s));
+    scenario.publish("CG-A", kMessages, "sts-", "kind=mixed");
+
+    write_file(token_file, fresh + "\n", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const auto reloaded = std::chrono::steady_clock::now();
+    ASSERT_TRUE(scenario.reload());
+    ASSERT_TRUE(wait_until(
+        "a login with the new token", [&] { return scenario.counters("CG-A").auth_ok >= 1; }, 10s))
+        << "the group must not sit out its 30 s back-off after a reload changed its token file";
+    const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - reloaded).count();
+    ASSERT_TRUE(scenario.wait_all_accepted({"CG-A"}, 30s));
+    ASSERT_TRUE(scenario.messages().wait_for_count(kMessages, 30s));
+    const auto entries = JournalReader::read_all(by_identifier(scenario.message_identifier()));
+    EXPECT_TRUE(exactly_once(
+        audit_delivery(entries, numbered_ids("sts-", kMessages), scenario.message_identifier(), {{"ram", "CG-A"}})));
+    EXPECT_EQ(scenario.counters("CG-A").auth_failures, 1) << "no second attempt with the stale token";
+
+    EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
+    for (const auto& entry : scenario.daemon_log()) {
+        for (const auto& [name, value] : entry) {
+            EXPECT_EQ(value.find(stale), std::string::npos) << "the stale token in " << name;
+            EXPECT_EQ(value.find(fresh), std::string::npos) << "the token in " << name;
+        }
+    }
+    EXPECT_TRUE(scenario.no_secret_leaked());
+    std::printf("[ scenario ] STS token changed + reload: connected %.2f s after the reload, %zu messages\n", waited_s,
+                kMessages);
 }
 
 }  // namespace

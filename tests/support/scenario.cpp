@@ -140,6 +140,12 @@ void Scenario::start_emulator() {
         accounts += (i == 0 ? "" : ", ") + yaml_quote(options_.consumer_group_ids[i]);
     }
     accounts += "]\n";
+    if (!options_.security_tokens.empty()) {
+        accounts += "    security_tokens: [";
+        for (std::size_t i = 0; i < options_.security_tokens.size(); ++i)
+            accounts += (i == 0 ? "" : ", ") + yaml_quote(options_.security_tokens[i]);
+        accounts += "]\n";
+    }
     write_file(dir_ / "accounts.yaml", accounts);
 
     SpawnOptions spawn;

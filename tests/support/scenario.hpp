@@ -38,6 +38,7 @@ struct ScenarioOptions {
     std::vector<std::string> consumer_group_ids = {"CG-A", "CG-B", "CG-C", "CG-D"};
     std::chrono::milliseconds watchdog{2000};  // WATCHDOG_USEC for the daemon; 0 = unset
     std::vector<std::string> emulator_args;    // extra emulator options
+    std::vector<std::string> security_tokens;  // STS tokens the account accepts (auth_mode: ststoken)
 };
 
 // A scenario's snapshot of one group's emulator counters (the "stats" reply).
