@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <set>
 
+#include "control_protocol.hpp"
 #include "emulator.hpp"
 #include "iot-amqpd/signer.hpp"
 #include "test_certs.hpp"
@@ -519,6 +520,52 @@ TEST_F(Loopback, StallOfAGroupOrAClientStopsOnlyItsPushes) {
     std::size_t a1_sc = 0;
     for (const auto& m : a1->messages()) a1_sc += m.message_id.rfind("sc-", 0) == 0 ? 1 : 0;
     EXPECT_EQ(a1_sc, 0U) << "the stalled client got some of the 20";
+}
+
+TEST_F(Loopback, TheBacklogIsRepushedAtItsRateNewMessagesDoNotWaitForIt) {
+    auto o = options();
+    o.backlog_rate = 100;  // burst 10
+    start(o);
+    auto r = receiver("holder");
+    r.disposition = Disposition::none;  // hold everything unsettled
+    r.credit = 60;
+    auto holder = connect(r);
+    ASSERT_TRUE(attached(*holder));
+    publish(60, "b-");
+    ASSERT_TRUE(until([&] { return holder->received() == 60; }));
+    EXPECT_EQ(emulator_->drop_connections("CG1"), 1U);
+    ASSERT_TRUE(until([&] { return group().connections == 0 && group().queue.requeued_on_loss == 60; }));
+
+    auto next = connect(receiver("next"));
+    ASSERT_TRUE(attached(*next));
+    const auto started = std::chrono::steady_clock::now();
+    publish(20, "n-");
+    ASSERT_TRUE(until([&] { return group().queue.accepted == 80; }));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 400ms) << "60 redeliveries at 100/s with a burst of 10 take 0.5 s";
+    EXPECT_EQ(group().queue.redelivered, 60U);
+    // The new messages went past the backlog: all of them arrived before its last redelivery.
+    const auto messages = next->messages();
+    std::size_t last_new = 0, last_old = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i)
+        (messages[i].message_id.rfind("n-", 0) == 0 ? last_new : last_old) = i;
+    EXPECT_LT(last_new, last_old);
+}
+
+TEST_F(Loopback, StallCommandsOnTheControlProtocol) {
+    start();
+    ControlHandler control(*emulator_, {});
+    const auto ok = [&](const std::string& line) {
+        return control.handle(line).find("\"ok\":true") != std::string::npos;
+    };
+    EXPECT_TRUE(ok("stall group=CG1 ms=50"));
+    EXPECT_TRUE(ok("stall client=nobody seconds=0.05"));
+    EXPECT_TRUE(ok("stall ms=50")) << "the whole emulator, as before";
+    EXPECT_TRUE(ok("stall seconds=0.05"));
+    EXPECT_FALSE(ok("stall group=CG1 client=x ms=50")) << "a group or a client, not both";
+    EXPECT_FALSE(ok("stall group=NOPE ms=50"));
+    EXPECT_FALSE(ok("stall group=CG1 ms=50 seconds=1"));
+    EXPECT_FALSE(ok("stall group=CG1"));
 }
 
 TEST_F(Loopback, UntrustedExpiredAndWrongHostCertificatesAreRefusedByTheClient) {
