@@ -1,5 +1,6 @@
 #include "emulator.hpp"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <proton/netaddr.h>
@@ -101,9 +102,24 @@ std::uint16_t port_of(const sockaddr* addr) {
     return 0;
 }
 
-// This process's TCP sockets accepted on `port`: fd -> peer address key.
-std::map<int, std::string> accepted_sockets(std::uint16_t port) {
-    std::map<int, std::string> out;
+// "ip:port" of an address, for the event log.
+std::string printable(const sockaddr* addr) {
+    char host[INET6_ADDRSTRLEN] = "";
+    const void* bytes = addr->sa_family == AF_INET
+                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr)
+                            : &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
+    ::inet_ntop(addr->sa_family, bytes, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(port_of(addr));
+}
+
+struct AcceptedSocket {
+    std::string peer;    // address_key()
+    std::string remote;  // printable()
+};
+
+// This process's TCP sockets accepted on `port`, by descriptor.
+std::map<int, AcceptedSocket> accepted_sockets(std::uint16_t port) {
+    std::map<int, AcceptedSocket> out;
     DIR* dir = ::opendir("/proc/self/fd");
     if (dir == nullptr) return out;
     const int dir_fd = ::dirfd(dir);
@@ -117,7 +133,9 @@ std::map<int, std::string> accepted_sockets(std::uint16_t port) {
         if (::getsockname(s, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;  // not a socket
         if (port_of(reinterpret_cast<const sockaddr*>(&local)) != port) continue;
         if (::getpeername(s, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;  // the listener
-        out.emplace(s, address_key(reinterpret_cast<const sockaddr*>(&peer)));
+        const auto* addr = reinterpret_cast<const sockaddr*>(&peer);
+        if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) continue;
+        out.emplace(s, AcceptedSocket{address_key(addr), printable(addr)});
     }
     ::closedir(dir);
     return out;
@@ -723,15 +741,15 @@ private:
         std::set<std::string> authenticated;
         for (const auto& [key, state] : conns_) authenticated.insert(state->peer);
         std::map<std::pair<int, std::string>, Handshake> still;
-        for (const auto& [fd, peer] : accepted_sockets(port())) {
-            if (authenticated.count(peer) != 0) continue;
-            const auto id = std::make_pair(fd, peer);
+        for (const auto& [fd, socket] : accepted_sockets(port())) {
+            if (authenticated.count(socket.peer) != 0) continue;
+            const auto id = std::make_pair(fd, socket.peer);
             const auto known = handshakes_.find(id);
             Handshake h = known != handshakes_.end() ? known->second : Handshake{now, false};
             if (!h.shut && now - h.accepted >= options_.handshake_deadline) {
                 h.shut = true;
                 log_->write("handshake_deadline", code::none,
-                            field("fd", std::to_string(fd)) + " " +
+                            field("remote", socket.remote) + " " +
                                 field("ms", std::to_string(options_.handshake_deadline.count())));
                 ::shutdown(fd, SHUT_RDWR);
             }

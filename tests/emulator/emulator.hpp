@@ -2,6 +2,11 @@
 // server-side subscription endpoint, as strict as PROTOCOL.md §9 (TLS only, SASL
 // PLAIN with signature check, idle-time-out bounds, one receiver per connection,
 // link deadline, shared consumer-group queues with at-least-once redelivery).
+// Also the cloud's limits: a socket not authenticated within 15 s of the accept
+// is closed (handshake_deadline); pushes are throttled to ~1000 msg/s per
+// connection and redeliveries of the backlog to ~200 msg/s per group (push_rate,
+// backlog_rate: off here, on with the program's --strict). Test hooks stall the
+// whole emulator, or only the pushes of one group or client id.
 //
 // Threading: one proton container thread owns every proton object and all queue
 // state. The public methods are thread-safe: they post work to that thread and
