@@ -53,14 +53,23 @@ void usage(std::FILE* out) {
         "                          [--link-deadline 15s] [--sasl-deadline 15s] [--handshake-deadline 15s]\n"
         "                          [--redelivery-delay 0s] [--max-clients 64] [--max-attempts-per-minute 100]\n"
         "                          [--log-file FILE|-]\n"
+        "       iot-amqpd-emulator ctl --control SOCKET <command words...>\n"
+        "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n"
+        "\n"
         "  --strict           refuse replayed timestamps; push at most 1000 msg/s per connection and\n"
         "                     redeliver at most 200 msg/s per group, as the cloud does\n"
         "  --no-throttle      no push limits even with --strict (benchmarks)\n"
         "  --push-rate R      msg/s per connection, 0 = unlimited (default: 1000 with --strict, else 0)\n"
         "  --backlog-rate R   redeliveries, msg/s per group, 0 = unlimited (default: 200 with --strict, else 0)\n"
         "  --handshake-deadline D  close a socket not authenticated D after accept (15s)\n"
-        "       iot-amqpd-emulator ctl --control SOCKET <command words...>\n"
-        "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n",
+        "\n"
+        "control commands (ctl, or one line each on the control socket; see control_protocol.hpp):\n"
+        "  publish group=G count=N [rate=R] [size=B] [kind=K|mixed] [id_prefix=P] [dup=K] [premade=0|1] ...\n"
+        "  drop [group=G]    close [group=G] [condition=C] [description=D]    refuse_auth seconds=S\n"
+        "  stall seconds=S|ms=N              freeze the whole emulator (no reads, writes, heartbeats)\n"
+        "  stall group=G seconds=S|ms=N      stop pushes to that group's connections only\n"
+        "  stall client=ID seconds=S|ms=N    stop pushes to that client id's connections only\n"
+        "  stats | clients | quit\n",
         out);
 }
 
