@@ -52,10 +52,14 @@ double to_double(const std::string& key, const std::string& text) {
     return value;
 }
 
-std::chrono::milliseconds seconds_arg(const Command& cmd) {
+// seconds=S, or ms=N where the command allows it; exactly one.
+std::chrono::milliseconds duration_arg(const Command& cmd, bool allow_ms = false) {
     const std::string* s = arg(cmd, "seconds");
-    if (s == nullptr) throw std::invalid_argument(cmd.name + ": seconds= is required");
-    const double seconds = to_double("seconds", *s);
+    const std::string* ms = allow_ms ? arg(cmd, "ms") : nullptr;
+    if ((s == nullptr) == (ms == nullptr))
+        throw std::invalid_argument(cmd.name +
+                                    (allow_ms ? ": one of seconds= or ms= is required" : ": seconds= is required"));
+    const double seconds = s != nullptr ? to_double("seconds", *s) : to_double("ms", *ms) / 1000.0;
     if (seconds > 86400) throw std::invalid_argument("seconds must be at most 86400");
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
 }
@@ -187,13 +191,20 @@ std::string ControlHandler::handle(std::string_view line) {
         }
         if (cmd->name == "refuse_auth") {
             only_keys(*cmd, {"seconds"});
-            emulator_.refuse_auth(seconds_arg(*cmd));
+            emulator_.refuse_auth(duration_arg(*cmd));
             return Json(Json::Object{{"ok", Json(true)}}).dump();
         }
         if (cmd->name == "stall") {
-            only_keys(*cmd, {"seconds"});
-            emulator_.stall(seconds_arg(*cmd));
-            return Json(Json::Object{{"ok", Json(true)}}).dump();
+            only_keys(*cmd, {"seconds", "ms", "group", "client"});
+            const auto* group = arg(*cmd, "group");
+            const auto* client = arg(*cmd, "client");
+            const auto duration = duration_arg(*cmd, true);
+            if (group == nullptr && client == nullptr) {
+                emulator_.stall(duration);
+                return Json(Json::Object{{"ok", Json(true)}}).dump();
+            }
+            const std::size_t n = emulator_.stall_pushes(group ? *group : "", client ? *client : "", duration);
+            return Json(Json::Object{{"ok", Json(true)}, {"connections", Json(static_cast<std::uint64_t>(n))}}).dump();
         }
         if (cmd->name == "stats") {
             only_keys(*cmd, {});

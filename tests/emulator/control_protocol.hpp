@@ -8,7 +8,11 @@
 //   drop [group=<cgid>]
 //   close [group=<cgid>] [condition=amqp:connection:forced] [description="..."]
 //   refuse_auth seconds=S
-//   stall seconds=S
+//   stall seconds=S|ms=N                  freezes the whole emulator thread: no reads,
+//                                         writes or heartbeats on any connection
+//   stall group=<cgid> seconds=S|ms=N     stops pushes to that group's connections only
+//   stall client=<clientId> seconds=S|ms=N  stops pushes to that client id's connections only
+//                                         (reply "connections": how many it affects now)
 //   stats | clients | quit
 //
 // Values may be double-quoted ("a b"); unknown keys are errors.

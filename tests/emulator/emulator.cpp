@@ -1,7 +1,11 @@
 #include "emulator.hpp"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <proton/netaddr.h>
 #include <proton/transport.h>
+#include <sys/socket.h>
 #include <proton/codec/map.hpp>
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
@@ -28,9 +32,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "rate_limiter.hpp"
 #include "sasl_plugin.hpp"
 #include "wire_message.hpp"
 
@@ -47,6 +53,8 @@ constexpr milliseconds kTick{50};
 // credit at once gave 76-79 k.
 constexpr std::size_t kSendChunk = 16;
 constexpr milliseconds kControlTimeout{10000};
+// How often the handshake deadline looks at the accepted sockets: its precision.
+constexpr milliseconds kSocketScan{200};
 constexpr milliseconds kAttemptWindow{60000};
 
 std::int64_t wall_ms() {
@@ -63,6 +71,74 @@ std::uint64_t id_of(const proton::binary& tag) {
     std::uint64_t id = 0;
     for (std::size_t i = 0; i < tag.size() && i < 8; ++i) id |= static_cast<std::uint64_t>(tag[i]) << (8 * i);
     return id;
+}
+
+// An address as a comparable key ("family/address bytes/port"), the same for
+// proton's view of a transport and getpeername() of its socket.
+std::string address_key(const sockaddr* addr) {
+    std::string key;
+    if (addr == nullptr) return key;
+    const auto append = [&key](const void* bytes, std::size_t n) {
+        key.append(static_cast<const char*>(bytes), n);
+        key += '/';
+    };
+    if (addr->sa_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+        key = "4/";
+        append(&in->sin_addr, sizeof in->sin_addr);
+        append(&in->sin_port, sizeof in->sin_port);
+    } else if (addr->sa_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+        key = "6/";
+        append(&in6->sin6_addr, sizeof in6->sin6_addr);
+        append(&in6->sin6_port, sizeof in6->sin6_port);
+    }
+    return key;
+}
+
+std::uint16_t port_of(const sockaddr* addr) {
+    if (addr->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(addr)->sin_port);
+    if (addr->sa_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(addr)->sin6_port);
+    return 0;
+}
+
+// "ip:port" of an address, for the event log.
+std::string printable(const sockaddr* addr) {
+    char host[INET6_ADDRSTRLEN] = "";
+    const void* bytes = addr->sa_family == AF_INET
+                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr)
+                            : &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
+    ::inet_ntop(addr->sa_family, bytes, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(port_of(addr));
+}
+
+struct AcceptedSocket {
+    std::string peer;    // address_key()
+    std::string remote;  // printable()
+};
+
+// This process's TCP sockets accepted on `port`, by descriptor.
+std::map<int, AcceptedSocket> accepted_sockets(std::uint16_t port) {
+    std::map<int, AcceptedSocket> out;
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (dir == nullptr) return out;
+    const int dir_fd = ::dirfd(dir);
+    while (const dirent* entry = ::readdir(dir)) {
+        char* end = nullptr;
+        const long fd = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0' || fd == dir_fd) continue;
+        sockaddr_storage local{}, peer{};
+        socklen_t local_len = sizeof local, peer_len = sizeof peer;
+        const int s = static_cast<int>(fd);
+        if (::getsockname(s, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;  // not a socket
+        if (port_of(reinterpret_cast<const sockaddr*>(&local)) != port) continue;
+        if (::getpeername(s, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;  // the listener
+        const auto* addr = reinterpret_cast<const sockaddr*>(&peer);
+        if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) continue;
+        out.emplace(s, AcceptedSocket{address_key(addr), printable(addr)});
+    }
+    ::closedir(dir);
+    return out;
 }
 
 std::string remote_of(pn_transport_t* transport) {
@@ -97,7 +173,9 @@ public:
           work_queue_(container_) {
         if (!options_.accounts) throw std::invalid_argument("emulator needs accounts");
         for (const auto& name : options_.accounts->consumer_groups) {
-            groups_.emplace(name, std::make_unique<GroupState>(options_.ack_timeout, options_.redelivery_delay));
+            auto group = std::make_unique<GroupState>(options_.ack_timeout, options_.redelivery_delay);
+            group->queue.set_backlog_rate(options_.backlog_rate, Clock::now());
+            groups_.emplace(name, std::move(group));
             stats_.groups[name];
         }
     }
@@ -263,6 +341,26 @@ public:
         stall_cv_.wait_for(lock, kControlTimeout, [this] { return stalled_ || stopping_.load(); });
     }
 
+    std::size_t stall_pushes(const std::string& group, const std::string& client_id, milliseconds duration) {
+        if (group.empty() == client_id.empty())
+            throw std::invalid_argument("stall: name either a group or a client, not both");
+        if (!group.empty() && options_.accounts->consumer_groups.count(group) == 0)
+            throw std::invalid_argument("unknown consumer group " + group);
+        return on_container([this, group, client_id, duration] {
+            const auto until = Clock::now() + duration;
+            (group.empty() ? client_stalls_[client_id] : group_stalls_[group]) = until;
+            push_stalls_ = true;
+            std::size_t n = 0;
+            for (const auto& [key, state] : conns_)
+                if (state->admitted && (group.empty() ? state->client_id == client_id : state->group == group)) ++n;
+            log_->write("stall_pushes", code::none,
+                        (group.empty() ? field("client", client_id) : field("group", group)) + " " +
+                            field("ms", std::to_string(duration.count())) + " " +
+                            field("connections", std::to_string(n)));
+            return n;
+        });
+    }
+
     StatsSnapshot stats() const {
         std::lock_guard lock(stats_mutex_);
         return stats_;
@@ -293,13 +391,23 @@ private:
 
     struct ConnState;
 
-    // The queue's view of one receiver link.
+    // The queue's view of one receiver link: its credit, less what the push
+    // throttle and a push stall allow now. Container thread.
     class SenderPort final : public ConsumerPort {
     public:
         SenderPort(Impl& impl, ConnState& state, proton::sender sender)
-            : impl_(impl), state_(state), sender_(std::move(sender)) {}
-        int credit() const override { return state_.closing ? 0 : sender_.credit(); }
+            : impl_(impl), state_(state), sender_(std::move(sender)), limit_(impl.options_.push_rate, Clock::now()) {}
+        int credit() const override {
+            if (state_.closing) return 0;
+            const int link = sender_.credit();
+            if (link <= 0 || (!limit_.limited() && !impl_.push_stalls_)) return link;  // the fast path
+            const auto now = Clock::now();
+            if (impl_.pushes_stalled(state_, now)) return 0;
+            const std::size_t allowed = limit_.available(now);
+            return allowed < static_cast<std::size_t>(link) ? static_cast<int>(allowed) : link;
+        }
         void send(std::uint64_t delivery_id, const EmuMessage& message) override {
+            if (limit_.limited()) limit_.take(Clock::now());
             if (message.encoded.empty()) {
                 sender_.send(impl_.encode(message), tag_of(delivery_id));
             } else {
@@ -315,6 +423,7 @@ private:
         Impl& impl_;
         ConnState& state_;
         proton::sender sender_;
+        RateLimiter limit_;  // the cloud's real-time push throttle for this connection
     };
 
     // proton-cpp offers no public way from a C transport (all SASL sees) to its
@@ -341,6 +450,7 @@ private:
         std::string client_id;
         std::string group;
         std::string remote;
+        std::string peer;     // address_key() of the remote address
         std::string refusal;  // set at SASL time: refuse at Open (9600)
         bool admitted = false;
         bool closing = false;
@@ -362,7 +472,8 @@ private:
                 .sasl_allowed_mechs("PLAIN")
                 // Between authentication and the Open this closes a silent client
                 // (the cloud's 15 s deadline); after the Open the client's own value
-                // applies. proton does not tick during TLS and SASL.
+                // applies. proton does not tick during TLS and SASL: the handshake
+                // deadline (tick()) covers those.
                 .idle_timeout(proton::duration(impl_.options_.sasl_deadline.count()));
             return opts;
         }
@@ -451,6 +562,8 @@ private:
         state->client_id = outcome.client_id;
         state->group = outcome.group;
         state->remote = remote;
+        if (const pn_netaddr_t* addr = pn_transport_remote_addr(transport))
+            state->peer = address_key(pn_netaddr_sockaddr(addr));
         state->refusal = std::move(refusal);
         reported_user = outcome.client_id + "#" + std::to_string(state->key);
         conns_[state->key] = std::move(state);
@@ -615,6 +728,50 @@ private:
 
     // ---- container thread: helpers -------------------------------------------
 
+    // Closes sockets that have not authenticated within the handshake deadline.
+    // proton offers no hook before SASL (its handlers start at the Open) and no
+    // timer during TLS and SASL, so this looks at the sockets themselves: every
+    // socket accepted on our port whose peer is not an authenticated connection.
+    // shutdown(), not close(): proton still owns the descriptor, reads the end
+    // of stream and closes it as any lost client. Safe from descriptor reuse:
+    // proton accepts and closes only on this thread.
+    void expire_handshakes(Clock::time_point now) {
+        if (options_.handshake_deadline.count() <= 0 || now < next_socket_scan_) return;
+        next_socket_scan_ = now + kSocketScan;
+        std::set<std::string> authenticated;
+        for (const auto& [key, state] : conns_) authenticated.insert(state->peer);
+        std::map<std::pair<int, std::string>, Handshake> still;
+        for (const auto& [fd, socket] : accepted_sockets(port())) {
+            if (authenticated.count(socket.peer) != 0) continue;
+            const auto id = std::make_pair(fd, socket.peer);
+            const auto known = handshakes_.find(id);
+            Handshake h = known != handshakes_.end() ? known->second : Handshake{now, false};
+            if (!h.shut && now - h.accepted >= options_.handshake_deadline) {
+                h.shut = true;
+                log_->write("handshake_deadline", code::none,
+                            field("remote", socket.remote) + " " +
+                                field("ms", std::to_string(options_.handshake_deadline.count())));
+                ::shutdown(fd, SHUT_RDWR);
+            }
+            still.emplace(id, h);
+        }
+        handshakes_ = std::move(still);
+    }
+
+    bool pushes_stalled(const ConnState& state, Clock::time_point now) const {
+        const auto group = group_stalls_.find(state.group);
+        if (group != group_stalls_.end() && now < group->second) return true;
+        const auto client = client_stalls_.find(state.client_id);
+        return client != client_stalls_.end() && now < client->second;
+    }
+
+    void end_push_stalls(Clock::time_point now) {
+        for (auto* stalls : {&group_stalls_, &client_stalls_})
+            for (auto it = stalls->begin(); it != stalls->end();)
+                it = now < it->second ? std::next(it) : stalls->erase(it);
+        push_stalls_ = !group_stalls_.empty() || !client_stalls_.empty();
+    }
+
     ConnState* find(const proton::connection& c) {
         if (!c) return nullptr;
         const auto it = conns_.find(key_of(c));
@@ -746,6 +903,8 @@ private:
     void tick() {
         if (stopping_) return;  // run() waits for every scheduled job: stop rescheduling
         const auto now = Clock::now();
+        expire_handshakes(now);
+        end_push_stalls(now);
         for (auto& [name, group] : groups_) {
             release_rated(*group);
             for (const auto& timed_out : group->queue.expire(now)) {
@@ -812,6 +971,15 @@ private:
     std::uint64_t next_conn_id_ = 0;
     ConnKey current_key_ = 0;          // connection whose event is being handled; 0 in jobs and timers
     std::vector<ConnState*> written_;  // connections sent to since the last flush
+    struct Handshake {
+        Clock::time_point accepted;  // first seen, within kSocketScan of the accept
+        bool shut;
+    };
+    std::map<std::pair<int, std::string>, Handshake> handshakes_;  // (fd, peer) not yet authenticated
+    Clock::time_point next_socket_scan_{};
+    std::map<std::string, Clock::time_point> group_stalls_;   // stall_pushes: group -> until
+    std::map<std::string, Clock::time_point> client_stalls_;  // stall_pushes: client id -> until
+    bool push_stalls_ = false;                                // either map is not empty
     std::optional<proton::ssl_server_options> ssl_options_;
     proton::listener listener_;
     proton::message scratch_;
@@ -857,6 +1025,10 @@ std::size_t Emulator::close_connections(const std::string& group, const std::str
 }
 void Emulator::refuse_auth(std::chrono::milliseconds duration) { impl_->refuse_auth(duration); }
 void Emulator::stall(std::chrono::milliseconds duration) { impl_->stall(duration); }
+std::size_t Emulator::stall_pushes(const std::string& group, const std::string& client_id,
+                                   std::chrono::milliseconds duration) {
+    return impl_->stall_pushes(group, client_id, duration);
+}
 StatsSnapshot Emulator::stats() const { return impl_->stats(); }
 std::vector<ClientInfo> Emulator::clients() const { return impl_->clients(); }
 

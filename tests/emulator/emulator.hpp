@@ -2,6 +2,11 @@
 // server-side subscription endpoint, as strict as PROTOCOL.md §9 (TLS only, SASL
 // PLAIN with signature check, idle-time-out bounds, one receiver per connection,
 // link deadline, shared consumer-group queues with at-least-once redelivery).
+// Also the cloud's limits: a socket not authenticated within 15 s of the accept
+// is closed (handshake_deadline); pushes are throttled to ~1000 msg/s per
+// connection and redeliveries of the backlog to ~200 msg/s per group (push_rate,
+// backlog_rate: off here, on with the program's --strict). Test hooks stall the
+// whole emulator, or only the pushes of one group or client id.
 //
 // Threading: one proton container thread owns every proton object and all queue
 // state. The public methods are thread-safe: they post work to that thread and
@@ -22,6 +27,11 @@
 
 namespace iot::emu {
 
+// The cloud's documented values (PROTOCOL.md §6 limits).
+inline constexpr std::chrono::milliseconds kCloudHandshakeDeadline{15000};
+inline constexpr double kCloudPushRate = 1000;    // msg/s per connection (real-time push)
+inline constexpr double kCloudBacklogRate = 200;  // msg/s per consumer group (backlog re-push)
+
 struct EmulatorOptions {
     std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
     std::string cert_file;               // PEM server certificate (chain)
@@ -30,9 +40,16 @@ struct EmulatorOptions {
     AuthPolicy auth;  // strict mode and skew window
     std::chrono::milliseconds ack_timeout{30000};
     std::chrono::milliseconds link_deadline{15000};  // Open -> receiver attached
-    // Silence allowed after authentication until the Open. proton's idle timer runs
-    // only in its AMQP layer, so a socket silent during TLS or SASL is not closed.
+    // TCP accept -> SASL succeeded: a socket silent (or stuck) during TLS or SASL is
+    // closed after this, as the cloud does after 15 s (PROTOCOL.md §9.1 item 3).
+    std::chrono::milliseconds handshake_deadline{kCloudHandshakeDeadline};
+    // Silence allowed after authentication until the Open.
     std::chrono::milliseconds sasl_deadline{15000};
+    // The cloud's push limits (PROTOCOL.md §9.5 items 31-32), in messages per
+    // second; 0 = unlimited. Off here (benchmarks, most tests); the program turns
+    // them on with --strict at kCloudPushRate and kCloudBacklogRate.
+    double push_rate = 0;                           // per connection, every transfer
+    double backlog_rate = 0;                        // per group, redeliveries only
     std::chrono::milliseconds redelivery_delay{0};  // released / timed-out message waits this long
     std::uint32_t min_idle_timeout_ms = 30000;
     std::uint32_t max_idle_timeout_ms = 300000;
@@ -81,6 +98,14 @@ public:
     // Freezes the container thread (no reads, writes, heartbeats) for this long;
     // returns once the stall has begun. Commands that need the thread wait for it.
     void stall(std::chrono::milliseconds duration);
+    // Stops pushing to one consumer group's connections, or to the connections of
+    // one client id, for this long; everything else (other groups and
+    // connections, heartbeats, acknowledgements) goes on. Exactly one of group
+    // and client_id is non-empty. Returns the connections affected now (a client
+    // id that connects during the stall is stalled too). Throws
+    // std::invalid_argument for an unknown group.
+    std::size_t stall_pushes(const std::string& group, const std::string& client_id,
+                             std::chrono::milliseconds duration);
 
     [[nodiscard]] StatsSnapshot stats() const;
     [[nodiscard]] std::vector<ClientInfo> clients() const;

@@ -3,9 +3,16 @@
 //
 //   iot-amqpd-emulator --listen 127.0.0.1:0 --cert server.pem --key server.key
 //       --accounts accounts.yaml --control /path/ctl.sock [--port-file FILE] [--strict]
+//       [--no-throttle] [--push-rate 1000] [--backlog-rate 200]
 //       [--skew 15m] [--ack-timeout 30s] [--link-deadline 15s] [--sasl-deadline 15s]
-//       [--redelivery-delay 0s] [--max-clients 64] [--max-attempts-per-minute 100]
-//       [--log-file FILE|-]
+//       [--handshake-deadline 15s] [--redelivery-delay 0s] [--max-clients 64]
+//       [--max-attempts-per-minute 100] [--log-file FILE|-]
+//
+// --strict refuses replayed timestamps and turns on the cloud's push limits:
+// 1000 msg/s per connection, 200 msg/s per group for redeliveries (the backlog).
+// --no-throttle turns the limits off again (benchmarks); --push-rate and
+// --backlog-rate set them (msg/s, 0 = unlimited) with or without --strict.
+// --handshake-deadline: TCP accept -> SASL done, else the socket is closed (15 s).
 //   iot-amqpd-emulator ctl --control PATH <command words...>
 //   iot-amqpd-emulator bench --cert server.pem --key server.key --ca ca.pem
 //       [--count N] [--credit C] [--size B]
@@ -13,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -40,11 +48,28 @@ constexpr int kExitUsage = 2;
 void usage(std::FILE* out) {
     std::fputs(
         "usage: iot-amqpd-emulator --listen HOST:PORT --cert PEM --key PEM --accounts YAML --control SOCKET\n"
-        "                          [--port-file FILE] [--strict] [--skew 15m] [--ack-timeout 30s]\n"
-        "                          [--link-deadline 15s] [--sasl-deadline 15s] [--redelivery-delay 0s]\n"
-        "                          [--max-clients 64] [--max-attempts-per-minute 100] [--log-file FILE|-]\n"
+        "                          [--port-file FILE] [--strict] [--no-throttle] [--push-rate 1000]\n"
+        "                          [--backlog-rate 200] [--skew 15m] [--ack-timeout 30s]\n"
+        "                          [--link-deadline 15s] [--sasl-deadline 15s] [--handshake-deadline 15s]\n"
+        "                          [--redelivery-delay 0s] [--max-clients 64] [--max-attempts-per-minute 100]\n"
+        "                          [--log-file FILE|-]\n"
         "       iot-amqpd-emulator ctl --control SOCKET <command words...>\n"
-        "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n",
+        "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n"
+        "\n"
+        "  --strict           refuse replayed timestamps; push at most 1000 msg/s per connection and\n"
+        "                     redeliver at most 200 msg/s per group, as the cloud does\n"
+        "  --no-throttle      no push limits even with --strict (benchmarks)\n"
+        "  --push-rate R      msg/s per connection, 0 = unlimited (default: 1000 with --strict, else 0)\n"
+        "  --backlog-rate R   redeliveries, msg/s per group, 0 = unlimited (default: 200 with --strict, else 0)\n"
+        "  --handshake-deadline D  close a socket not authenticated D after accept (15s)\n"
+        "\n"
+        "control commands (ctl, or one line each on the control socket; see control_protocol.hpp):\n"
+        "  publish group=G count=N [rate=R] [size=B] [kind=K|mixed] [id_prefix=P] [dup=K] [premade=0|1] ...\n"
+        "  drop [group=G]    close [group=G] [condition=C] [description=D]    refuse_auth seconds=S\n"
+        "  stall seconds=S|ms=N              freeze the whole emulator (no reads, writes, heartbeats)\n"
+        "  stall group=G seconds=S|ms=N      stop pushes to that group's connections only\n"
+        "  stall client=ID seconds=S|ms=N    stop pushes to that client id's connections only\n"
+        "  stats | clients | quit\n",
         out);
 }
 
@@ -52,9 +77,10 @@ struct Args {
     std::map<std::string, std::string> values;
     std::vector<std::string> rest;  // words after the options (ctl)
     bool strict = false;
+    bool no_throttle = false;
 };
 
-// Every option takes a value except --strict; unknown options are usage errors.
+// Every option takes a value except --strict and --no-throttle; unknown options are usage errors.
 std::optional<Args> parse_args(int argc, char** argv, int first, const std::vector<std::string>& known,
                                bool stop_at_word) {
     Args args;
@@ -62,6 +88,10 @@ std::optional<Args> parse_args(int argc, char** argv, int first, const std::vect
         const std::string word = argv[i];
         if (word == "--strict") {
             args.strict = true;
+            continue;
+        }
+        if (word == "--no-throttle") {
+            args.no_throttle = true;
             continue;
         }
         if (word.rfind("--", 0) != 0) {
@@ -147,7 +177,7 @@ int run_bench(int argc, char** argv) {
     auto accounts = std::make_shared<Accounts>(parse_accounts(
         "consumer_groups: [BENCH]\naccounts:\n  - {access_key_id: LTAI_BENCH, access_key_secret: bench-secret, "
         "consumer_groups: [BENCH]}\n"));
-    EmulatorOptions options;
+    EmulatorOptions options;  // no push limits: this measures the emulator's own speed
     options.cert_file = args->values.at("cert");
     options.key_file = args->values.at("key");
     options.accounts = accounts;
@@ -201,11 +231,11 @@ int run_bench(int argc, char** argv) {
 }
 
 int run_server(int argc, char** argv) {
-    const auto args =
-        parse_args(argc, argv, 1,
-                   {"listen", "cert", "key", "accounts", "control", "port-file", "skew", "ack-timeout", "link-deadline",
-                    "sasl-deadline", "redelivery-delay", "max-clients", "max-attempts-per-minute", "log-file"},
-                   false);
+    const auto args = parse_args(argc, argv, 1,
+                                 {"listen", "cert", "key", "accounts", "control", "port-file", "skew", "ack-timeout",
+                                  "link-deadline", "sasl-deadline", "handshake-deadline", "redelivery-delay",
+                                  "max-clients", "max-attempts-per-minute", "log-file", "push-rate", "backlog-rate"},
+                                 false);
     if (!args) {
         usage(stderr);
         return kExitUsage;
@@ -227,6 +257,7 @@ int run_server(int argc, char** argv) {
         {"ack-timeout", &options.ack_timeout},
         {"link-deadline", &options.link_deadline},
         {"sasl-deadline", &options.sasl_deadline},
+        {"handshake-deadline", &options.handshake_deadline},
         {"redelivery-delay", &options.redelivery_delay},
     };
     for (const auto& [key, target] : durations) {
@@ -238,6 +269,23 @@ int run_server(int argc, char** argv) {
             return kExitUsage;
         }
         *target = *d;
+    }
+    if (args->strict && !args->no_throttle) {
+        options.push_rate = kCloudPushRate;
+        options.backlog_rate = kCloudBacklogRate;
+    }
+    const std::pair<const char*, double*> rates[] = {{"push-rate", &options.push_rate},
+                                                     {"backlog-rate", &options.backlog_rate}};
+    for (const auto& [key, target] : rates) {
+        const auto it = args->values.find(key);
+        if (it == args->values.end()) continue;
+        char* end = nullptr;
+        const double rate = std::strtod(it->second.c_str(), &end);
+        if (it->second.empty() || *end != '\0' || !(rate >= 0)) {
+            std::fprintf(stderr, "--%s: expected msg/s (0 = unlimited), got %s\n", key, it->second.c_str());
+            return kExitUsage;
+        }
+        *target = rate;
     }
     try {
         if (const auto it = args->values.find("max-clients"); it != args->values.end())
@@ -285,6 +333,8 @@ int run_server(int argc, char** argv) {
         }
         options.log->write("listening", 0,
                            "port=" + std::to_string(port) + " strict=" + (args->strict ? "true" : "false") +
+                               " push_rate=" + std::to_string(static_cast<long>(options.push_rate)) +
+                               " backlog_rate=" + std::to_string(static_cast<long>(options.backlog_rate)) +
                                " instance=" + (options.accounts->legacy() ? "legacy" : options.accounts->instance_id));
         while (!quit) {
             const timespec poll_interval{0, 100'000'000};

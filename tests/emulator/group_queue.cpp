@@ -57,7 +57,7 @@ void GroupQueue::requeue(std::shared_ptr<const EmuMessage> message, std::uint32_
     entry.message = std::move(message);
     entry.attempts = attempts;
     if (redelivery_delay_.count() <= 0) {
-        ready_.push_back(std::move(entry));
+        backlog_.push_back(std::move(entry));
         ++ready_count_;
     } else {
         retries_.push_back({now + redelivery_delay_, std::move(entry)});
@@ -66,7 +66,7 @@ void GroupQueue::requeue(std::shared_ptr<const EmuMessage> message, std::uint32_
 
 void GroupQueue::promote_retries(Clock::time_point now) {
     while (!retries_.empty() && retries_.front().ready_at <= now) {
-        ready_.push_back(std::move(retries_.front().entry));
+        backlog_.push_back(std::move(retries_.front().entry));
         ++ready_count_;
         retries_.pop_front();
     }
@@ -75,7 +75,10 @@ void GroupQueue::promote_retries(Clock::time_point now) {
 std::size_t GroupQueue::dispatch(Clock::time_point now, std::int64_t wall_ms, std::size_t limit) {
     promote_retries(now);
     std::size_t sent = 0;
-    while (sent < limit && !ready_.empty() && !consumers_.empty()) {
+    while (sent < limit && !consumers_.empty()) {
+        // The backlog first while its rate allows, else new messages.
+        const bool from_backlog = !backlog_.empty() && backlog_limit_.available(now) > 0;
+        if (!from_backlog && ready_.empty()) break;
         // The next consumer in rotation that has credit, if any.
         const std::size_t n = consumers_.size();
         std::size_t chosen = n;
@@ -89,7 +92,7 @@ std::size_t GroupQueue::dispatch(Clock::time_point now, std::int64_t wall_ms, st
         if (chosen == n) break;
         next_consumer_ = (chosen + 1) % n;
 
-        Entry& front = ready_.front();
+        Entry& front = from_backlog ? backlog_.front() : ready_.front();
         std::shared_ptr<const EmuMessage> message;
         const std::uint32_t attempts = front.attempts;
         if (front.publication) {
@@ -97,8 +100,9 @@ std::size_t GroupQueue::dispatch(Clock::time_point now, std::int64_t wall_ms, st
             if (front.next >= front.end) ready_.pop_front();
         } else {
             message = std::move(front.message);
-            ready_.pop_front();
+            (from_backlog ? backlog_ : ready_).pop_front();
         }
+        if (from_backlog) backlog_limit_.take(now);
         --ready_count_;
 
         const std::uint64_t id = next_delivery_id_++;

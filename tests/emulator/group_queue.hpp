@@ -2,7 +2,9 @@
 // exactly one consumer of the group that has link credit, is sent unsettled, and
 // only `accepted` finishes it. released / rejected / modified, the consumer's loss
 // and no disposition within the ack timeout put it back (same messageId) for a
-// later delivery. Messages wait here while nobody is connected.
+// later delivery: into the backlog, which is re-pushed ahead of new messages but,
+// as in the cloud, at most at the backlog rate (~200 msg/s per group), so new
+// messages pass it meanwhile. Messages wait here while nobody is connected.
 // Pure logic, no proton: owned by the emulator's container thread, not thread-safe.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "message_factory.hpp"
+#include "rate_limiter.hpp"
 
 namespace iot::emu {
 
@@ -67,6 +70,9 @@ public:
     std::size_t remove_consumer(std::uint64_t consumer, Clock::time_point now);
     [[nodiscard]] std::size_t consumers() const { return consumers_.size(); }
 
+    // Re-pushes of the backlog (redeliveries) at most this often; 0 = no limit.
+    void set_backlog_rate(double per_second, Clock::time_point now) { backlog_limit_ = RateLimiter(per_second, now); }
+
     // Makes indexes [begin, end) of a publication available (lazily built).
     void publish(std::shared_ptr<const Publication> publication, std::size_t begin, std::size_t end);
     // A ready-made message (tests, or a caller that builds its own).
@@ -114,8 +120,10 @@ private:
     std::chrono::milliseconds redelivery_delay_;
     std::vector<Consumer> consumers_;
     std::size_t next_consumer_ = 0;
-    std::deque<Entry> ready_;
-    std::uint64_t ready_count_ = 0;
+    std::deque<Entry> ready_;        // never sent yet
+    std::deque<Entry> backlog_;      // sent before, due again
+    std::uint64_t ready_count_ = 0;  // both
+    RateLimiter backlog_limit_;
     std::deque<Retry> retries_;  // ready_at is non-decreasing: the delay is constant
     std::unordered_map<std::uint64_t, InFlight> in_flight_;
     std::deque<std::pair<Clock::time_point, std::uint64_t>> deadlines_;  // in send order

@@ -1,10 +1,19 @@
 // The emulator in-process against a real proton client over TLS on loopback:
 // every rule of PROTOCOL.md §9 that a client can observe, with short deadlines.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <set>
 
+#include "control_protocol.hpp"
 #include "emulator.hpp"
 #include "iot-amqpd/signer.hpp"
 #include "test_certs.hpp"
@@ -400,6 +409,163 @@ TEST_F(Loopback, ClientCapAndAttemptRateAreEnforced) {
     EXPECT_NE(fourth->error().find("attempts"), std::string::npos) << fourth->error();
     EXPECT_EQ(group().refused_attempts, 2U);
     EXPECT_EQ(group().codes.at(9600), 2U);
+}
+
+// A raw TCP client: connects, sends nothing, and reports whether the server
+// closed the socket within `within`.
+class SilentSocket {
+public:
+    explicit SilentSocket(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    }
+    ~SilentSocket() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    SilentSocket(const SilentSocket&) = delete;
+    SilentSocket& operator=(const SilentSocket&) = delete;
+
+    [[nodiscard]] bool connected() const { return connected_; }
+    // True when the peer closed (EOF or reset) before `within` passed.
+    [[nodiscard]] bool closed_within(std::chrono::milliseconds within) const {
+        const auto deadline = std::chrono::steady_clock::now() + within;
+        while (true) {
+            const auto left =
+                std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            if (left <= 0) return false;
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+            char byte;
+            const ssize_t n = ::recv(fd_, &byte, 1, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+        }
+    }
+
+private:
+    int fd_ = -1;
+    bool connected_ = false;
+};
+
+TEST_F(Loopback, ASocketSilentDuringTheHandshakeIsClosedAtTheDeadlineAClientIsNot) {
+    EXPECT_EQ(EmulatorOptions{}.handshake_deadline, 15s) << "the cloud's value is the default";
+    auto o = options();
+    o.handshake_deadline = 600ms;
+    start(o);
+    auto rx = connect(receiver("normal"));
+    ASSERT_TRUE(attached(*rx)) << rx->error();
+    const auto started = std::chrono::steady_clock::now();
+    SilentSocket silent(port_);
+    ASSERT_TRUE(silent.connected());
+    EXPECT_FALSE(silent.closed_within(300ms)) << "closed before the deadline";
+    EXPECT_TRUE(silent.closed_within(5s)) << "a socket silent during TLS/SASL must be closed";
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 550ms);
+    // The authenticated client outlived the deadline and still receives.
+    publish(3, "h-");
+    ASSERT_TRUE(until([&] { return rx->received() == 3; }));
+    EXPECT_TRUE(rx->error().empty()) << rx->error();
+    EXPECT_EQ(group().connections, 1U);
+}
+
+TEST_F(Loopback, PushThrottleLimitsEachConnectionSoTwoConnectionsPushTwiceAsFast) {
+    auto o = options();
+    o.push_rate = 200;  // burst 20 per connection
+    start(o);
+    auto timed_run = [&](std::size_t connections, const std::string& prefix) {
+        std::vector<std::unique_ptr<TestReceiver>> rxs;
+        for (std::size_t i = 0; i < connections; ++i) rxs.push_back(connect(receiver(prefix + std::to_string(i))));
+        for (auto& rx : rxs) EXPECT_TRUE(attached(*rx)) << rx->error();
+        const auto before = group().queue.accepted;
+        const auto started = std::chrono::steady_clock::now();
+        publish(300, prefix);
+        EXPECT_TRUE(TestReceiver::wait_for([&] { return group().queue.accepted == before + 300; }, 20s));
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        for (auto& rx : rxs) rx->stop();
+        EXPECT_TRUE(until([&] { return group().connections == 0; }));
+        return seconds;
+    };
+    const double one = timed_run(1, "t1-");
+    const double two = timed_run(2, "t2-");
+    std::printf("[ scenario ] push throttle 200 msg/s: 300 messages, 1 connection %.2f s, 2 connections %.2f s\n", one,
+                two);
+    EXPECT_GE(one, 1.2) << "(300 - 20) / 200 s at least";
+    EXPECT_LT(one, 3.0);
+    EXPECT_LT(two, one * 0.7);
+}
+
+TEST_F(Loopback, StallOfAGroupOrAClientStopsOnlyItsPushes) {
+    start();
+    auto a1 = connect(receiver("a1"));
+    auto a2 = connect(receiver("a2"));
+    auto b = connect(receiver("b", 0, kSecret, "CG2"));
+    ASSERT_TRUE(attached(*a1) && attached(*a2) && attached(*b));
+
+    EXPECT_THROW(emulator_->stall_pushes("NOPE", "", 1s), std::invalid_argument);
+    EXPECT_EQ(emulator_->stall_pushes("CG1", "", 1500ms), 2U);
+    const auto stalled_at = std::chrono::steady_clock::now();
+    publish(20, "sa-");
+    publish(20, "sb-", "CG2");
+    ASSERT_TRUE(until([&] { return b->received() == 20; })) << "the other group goes on";
+    EXPECT_EQ(a1->received() + a2->received(), 0U) << "the stalled group gets nothing";
+    ASSERT_TRUE(until([&] { return a1->received() + a2->received() == 20; }));
+    EXPECT_GE(std::chrono::steady_clock::now() - stalled_at, 1400ms);
+
+    EXPECT_EQ(emulator_->stall_pushes("", "a1", 1500ms), 1U);
+    publish(20, "sc-");
+    ASSERT_TRUE(until([&] { return group().queue.accepted == 40; })) << "the other connection takes them all";
+    std::size_t a1_sc = 0;
+    for (const auto& m : a1->messages()) a1_sc += m.message_id.rfind("sc-", 0) == 0 ? 1 : 0;
+    EXPECT_EQ(a1_sc, 0U) << "the stalled client got some of the 20";
+}
+
+TEST_F(Loopback, TheBacklogIsRepushedAtItsRateNewMessagesDoNotWaitForIt) {
+    auto o = options();
+    o.backlog_rate = 100;  // burst 10
+    start(o);
+    auto r = receiver("holder");
+    r.disposition = Disposition::none;  // hold everything unsettled
+    r.credit = 60;
+    auto holder = connect(r);
+    ASSERT_TRUE(attached(*holder));
+    publish(60, "b-");
+    ASSERT_TRUE(until([&] { return holder->received() == 60; }));
+    EXPECT_EQ(emulator_->drop_connections("CG1"), 1U);
+    ASSERT_TRUE(until([&] { return group().connections == 0 && group().queue.requeued_on_loss == 60; }));
+
+    auto next = connect(receiver("next"));
+    ASSERT_TRUE(attached(*next));
+    const auto started = std::chrono::steady_clock::now();
+    publish(20, "n-");
+    ASSERT_TRUE(until([&] { return group().queue.accepted == 80; }));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 400ms) << "60 redeliveries at 100/s with a burst of 10 take 0.5 s";
+    EXPECT_EQ(group().queue.redelivered, 60U);
+    // The new messages went past the backlog: all of them arrived before its last redelivery.
+    const auto messages = next->messages();
+    std::size_t last_new = 0, last_old = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i)
+        (messages[i].message_id.rfind("n-", 0) == 0 ? last_new : last_old) = i;
+    EXPECT_LT(last_new, last_old);
+}
+
+TEST_F(Loopback, StallCommandsOnTheControlProtocol) {
+    start();
+    ControlHandler control(*emulator_, {});
+    const auto ok = [&](const std::string& line) {
+        return control.handle(line).find("\"ok\":true") != std::string::npos;
+    };
+    EXPECT_TRUE(ok("stall group=CG1 ms=50"));
+    EXPECT_TRUE(ok("stall client=nobody seconds=0.05"));
+    EXPECT_TRUE(ok("stall ms=50")) << "the whole emulator, as before";
+    EXPECT_TRUE(ok("stall seconds=0.05"));
+    EXPECT_FALSE(ok("stall group=CG1 client=x ms=50")) << "a group or a client, not both";
+    EXPECT_FALSE(ok("stall group=NOPE ms=50"));
+    EXPECT_FALSE(ok("stall group=CG1 ms=50 seconds=1"));
+    EXPECT_FALSE(ok("stall group=CG1"));
 }
 
 TEST_F(Loopback, UntrustedExpiredAndWrongHostCertificatesAreRefusedByTheClient) {

@@ -1,4 +1,5 @@
 #include "group_queue.hpp"
+#include "rate_limiter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -169,6 +170,55 @@ TEST_F(QueueTest, RedeliveryDelayHoldsARetryBack) {
     EXPECT_EQ(q.counters().queued, 1U);
     q.dispatch(now + milliseconds(500), 0);
     EXPECT_EQ(port.sent.size(), 2U);
+}
+
+TEST(RateLimiter, UnlimitedByDefaultAndARateRefillsWithTimeUpToATenthOfASecond) {
+    const auto t0 = Clock::now();
+    RateLimiter none;
+    EXPECT_FALSE(none.limited());
+    EXPECT_GT(none.available(t0), 1'000'000U);
+
+    RateLimiter limit(200, t0);  // burst: 20
+    EXPECT_EQ(limit.available(t0), 20U);
+    for (int i = 0; i < 20; ++i) limit.take(t0);
+    EXPECT_EQ(limit.available(t0), 0U);
+    EXPECT_EQ(limit.available(t0 + milliseconds(50)), 10U);
+    EXPECT_EQ(limit.available(t0 + milliseconds(10'000)), 20U) << "an idle bucket holds one burst, no more";
+
+    // One second of sends as fast as allowed, checked every 50 ms (the emulator's tick): 200 + the burst.
+    std::size_t sent = 0;
+    RateLimiter paced(200, t0);
+    for (auto t = t0; t <= t0 + milliseconds(1000); t += milliseconds(50))
+        while (paced.available(t) > 0) {
+            paced.take(t);
+            ++sent;
+        }
+    EXPECT_EQ(sent, 220U);
+}
+
+TEST_F(QueueTest, TheBacklogIsRepushedAtItsRateWhileNewMessagesPassIt) {
+    queue.set_backlog_rate(10, now);  // burst: 1
+    FakePort port;
+    port.credit_ = 3;
+    queue.add_consumer(1, &port);
+    queue.publish(publication(3), 0, 3);
+    dispatch();
+    ASSERT_EQ(port.sent.size(), 3U);
+    for (const auto& [id, message_id] : port.sent) queue.settle(id, Outcome::released, now);  // 3 in the backlog
+    queue.publish(publication(5), 0, 5);  // new: m-1..m-5 again, told apart by position
+    port.credit_ = 100;
+    dispatch();
+    // One redelivery (the burst), then the new messages go past the rest of the backlog.
+    ASSERT_EQ(port.sent.size(), 3U + 1U + 5U);
+    EXPECT_EQ(queue.counters().redelivered, 1U);
+    EXPECT_EQ(queue.counters().queued, 2U);
+    now += milliseconds(100);
+    dispatch();
+    EXPECT_EQ(queue.counters().redelivered, 2U) << "10/s: one more after 100 ms";
+    now += milliseconds(100);
+    dispatch();
+    EXPECT_EQ(queue.counters().redelivered, 3U);
+    EXPECT_EQ(queue.counters().queued, 0U);
 }
 
 TEST_F(QueueTest, DuplicatesRepeatTheFirstIds) {
