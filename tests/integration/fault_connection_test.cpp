@@ -45,14 +45,9 @@ void pause_between_faults(std::chrono::milliseconds pause) { std::this_thread::s
 void expect_nothing_lost(Scenario& scenario, const std::string& case_name, const std::string& group,
                          const std::string& consumer_group_id, const std::set<std::string>& expected,
                          std::chrono::steady_clock::time_point started, std::chrono::milliseconds settle_timeout) {
-    EXPECT_TRUE(
-        emulator_settled(scenario, {consumer_group_id}, static_cast<std::int64_t>(expected.size()), settle_timeout));
-    const auto entries = final_message_entries(scenario, expected.size(), 30s);
-    EXPECT_TRUE(
-        exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), {{group, consumer_group_id}})));
+    expect_delivered_once(scenario, case_name, group, consumer_group_id, expected, started, settle_timeout,
+                          redelivered_note);
     EXPECT_TRUE(daemon_healthy(scenario, 1));
-    print_table_row(case_name, tally(entries, expected), started,
-                    "redelivered=" + std::to_string(scenario.counters(consumer_group_id).redelivered));
 }
 
 TEST(FaultConnection, AbruptDropsRepeatedUnderLoadLoseNothing) {

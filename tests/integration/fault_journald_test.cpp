@@ -61,12 +61,7 @@ std::string shape_name(const ::testing::TestParamInfo<SocketShape>& info) { retu
 void expect_nothing_lost(Scenario& scenario, const std::string& case_name, const std::string& group,
                          const std::string& consumer_group_id, const std::set<std::string>& expected,
                          std::chrono::steady_clock::time_point started) {
-    EXPECT_TRUE(emulator_settled(scenario, {consumer_group_id}, static_cast<std::int64_t>(expected.size()), 60s));
-    const auto entries = final_message_entries(scenario, expected.size(), 30s);
-    EXPECT_TRUE(
-        exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), {{group, consumer_group_id}})));
-    print_table_row(case_name, tally(entries, expected), started,
-                    "redelivered=" + std::to_string(scenario.counters(consumer_group_id).redelivered));
+    expect_delivered_once(scenario, case_name, group, consumer_group_id, expected, started, 60s, redelivered_note);
 }
 
 TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {

@@ -110,22 +110,19 @@ HeldSample watch_while_held(Scenario& scenario, const std::string& consumer_grou
 void expect_all_stored_once(Scenario& scenario, const std::string& case_name, const std::string& group,
                             const std::string& consumer_group_id, const std::set<std::string>& expected,
                             std::chrono::steady_clock::time_point started, const HeldSample& held) {
-    EXPECT_TRUE(emulator_settled(scenario, {consumer_group_id}, static_cast<std::int64_t>(expected.size()), 90s));
-    const auto entries = final_message_entries(scenario, expected.size(), 60s);
-    EXPECT_TRUE(
-        exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), {{group, consumer_group_id}})));
-    const auto counters = scenario.counters(consumer_group_id);
-    // "..., N entries dropped by journald and written again, ..." (absent: none)
-    const std::string status = scenario.notify().last_value("STATUS").value_or("");
-    const auto dropped_at = status.find(" entries dropped by journald");
-    const auto number_at = status.rfind(", ", dropped_at);
-    const std::string dropped = dropped_at == std::string::npos || number_at == std::string::npos
-                                    ? "0"
-                                    : status.substr(number_at + 2, dropped_at - number_at - 2);
-    print_table_row(case_name, tally(entries, expected), started,
-                    "accepted=" + std::to_string(counters.accepted) + " rewritten=" + dropped +
-                        " while held: accepted " + std::to_string(held.accepted) + " <= stored " +
-                        std::to_string(held.stored) + ", accepted-before-stored=" + std::to_string(held.worst_excess));
+    expect_delivered_once(
+        scenario, case_name, group, consumer_group_id, expected, started, 90s, [&](const GroupCounters& counters) {
+            // "..., N entries dropped by journald and written again, ..." (absent: none)
+            const std::string status = scenario.notify().last_value("STATUS").value_or("");
+            const auto dropped_at = status.find(" entries dropped by journald");
+            const auto number_at = status.rfind(", ", dropped_at);
+            const std::string dropped = dropped_at == std::string::npos || number_at == std::string::npos
+                                            ? "0"
+                                            : status.substr(number_at + 2, dropped_at - number_at - 2);
+            return "accepted=" + std::to_string(counters.accepted) + " rewritten=" + dropped +
+                   " while held: accepted " + std::to_string(held.accepted) + " <= stored " +
+                   std::to_string(held.stored) + ", accepted-before-stored=" + std::to_string(held.worst_excess);
+        });
 }
 
 // The operator's most common incident: /var (here the journal's tmpfs) full

@@ -92,4 +92,20 @@ void print_table_row(const std::string& case_name, const CaseTally& tally,
     std::fflush(stdout);
 }
 
+std::string redelivered_note(const GroupCounters& counters) {
+    return "redelivered=" + std::to_string(counters.redelivered);
+}
+
+void expect_delivered_once(Scenario& scenario, const std::string& case_name, const std::string& group,
+                           const std::string& consumer_group_id, const std::set<std::string>& expected,
+                           std::chrono::steady_clock::time_point started, std::chrono::milliseconds settle_timeout,
+                           const std::function<std::string(const GroupCounters&)>& note) {
+    EXPECT_TRUE(
+        emulator_settled(scenario, {consumer_group_id}, static_cast<std::int64_t>(expected.size()), settle_timeout));
+    const auto entries = final_message_entries(scenario, expected.size(), settle_timeout);
+    EXPECT_TRUE(
+        exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), {{group, consumer_group_id}})));
+    print_table_row(case_name, tally(entries, expected), started, note(scenario.counters(consumer_group_id)));
+}
+
 }  // namespace iot::test

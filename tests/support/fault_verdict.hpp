@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +49,18 @@ struct CaseTally {
 // identifier, then reads them all afresh (the honest final view).
 [[nodiscard]] std::vector<JournalEntry> final_message_entries(Scenario& scenario, std::size_t count,
                                                               std::chrono::milliseconds timeout);
+
+// The common ending of a one-group fault case: the emulator settled (every
+// one of `expected` accepted, within `settle_timeout`), the journal holds each
+// exactly once with the group's fields, and the case's table row printed with
+// `note` (given the emulator's counters of the group afterwards).
+void expect_delivered_once(Scenario& scenario, const std::string& case_name, const std::string& group,
+                           const std::string& consumer_group_id, const std::set<std::string>& expected,
+                           std::chrono::steady_clock::time_point started, std::chrono::milliseconds settle_timeout,
+                           const std::function<std::string(const GroupCounters&)>& note);
+
+// "redelivered=N": the note most fault cases print.
+[[nodiscard]] std::string redelivered_note(const GroupCounters& counters);
 
 // Prints "[ fault-table ] | case | published | found | duplicated | seconds |"
 // to stdout so a run's log yields the report table (grep fault-table).
