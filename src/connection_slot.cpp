@@ -224,20 +224,49 @@ void ConnectionSlot::give_up_on_pending() {
               "unacknowledged messages",
               kWriteRetryLimit.count() / 1000, pending_.size());
     pending_.clear();  // their deliveries die with the connection; the cloud redelivers them
-    if (state_ != State::waiting) {
-        connection_.close(proton::error_condition("amqp:internal-error", "output unavailable"));
-        state_ = State::closing;
+    close_connection(proton::error_condition("amqp:internal-error", "output unavailable"),
+                     std::chrono::steady_clock::now());
+}
+
+// Detach first, Close after the peer's Detach: a broker may drop dispositions
+// that arrive just before a Close and redeliver those messages (RabbitMQ was
+// seen to), while a Detach is answered only once what came before it was
+// processed. It is simply correct AMQP, for every peer. A peer that does not
+// answer within kDetachWait gets the Close anyway (tick()).
+void ConnectionSlot::close_connection(const proton::error_condition& condition, SteadyTime now) {
+    if (state_ != State::connecting) return;  // waiting: nothing open; detaching or closing: under way
+    close_condition_ = condition;
+    if (receiver_up_ && receiver_.active()) {
+        receiver_.close();
+        state_ = State::detaching;
+        detach_deadline_ = now + kDetachWait;
+        return;
     }
+    finish_close();
+}
+
+void ConnectionSlot::finish_close() {
+    if (close_condition_.empty())
+        connection_.close();
+    else
+        connection_.close(close_condition_);
+    state_ = State::closing;
 }
 
 // ---- losing the connection --------------------------------------------------
 
 void ConnectionSlot::on_receiver_close(proton::receiver& receiver) {
-    if (state_ == State::connecting) {  // the cloud detached our only link: start over
+    if (state_ == State::detaching) {  // the answer to our Detach
+        finish_close();
+    } else if (state_ == State::connecting) {  // the cloud detached our only link: start over
         receiver.connection().close();
         state_ = State::closing;
     }
 }
+
+// A Detach without closed=true: the answer to our closing Detach from a peer
+// that does not echo `closed`, or the peer detaching on its own.
+void ConnectionSlot::on_receiver_detach(proton::receiver& receiver) { on_receiver_close(receiver); }
 
 void ConnectionSlot::on_receiver_error(proton::receiver& receiver) {
     condition_name_ = receiver.error().name();
@@ -332,6 +361,10 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
 // Close at all.
 void ConnectionSlot::tick(SteadyTime now) {
     if (state_ == State::waiting && !group_.stopping() && now >= next_attempt_) attempt(now);
+    if (state_ == State::detaching && now >= detach_deadline_) {  // the peer never answered our Detach
+        finish_close();
+        connection_.wake();
+    }
     if (!pending_.empty() && now >= next_write_retry_) {
         drain_pending(now);
         if (state_ != State::waiting) connection_.wake();
@@ -349,10 +382,9 @@ bool ConnectionSlot::close_for_stop() {
     if (!pending_.empty()) drain_pending(now);
     settle(group_.durable_through());
     const bool in_flight_done = !receiver_up_ || receiver_.credit() <= 0 || now - last_message_at_ >= kStopQuietPeriod;
-    if (state_ == State::connecting && pending_.empty() && held_.empty() && in_flight_done) {
-        connection_.close();
-        state_ = State::closing;
-    }
+    if (state_ == State::connecting && pending_.empty() && held_.empty() && in_flight_done)
+        close_connection(proton::error_condition(), now);
+    if (state_ == State::detaching && now >= detach_deadline_) finish_close();
     connection_.wake();  // see tick()
     return false;
 }

@@ -24,6 +24,8 @@ class GroupConsumer;
 
 // While stopping, a connection whose stream was quiet this long has nothing left in flight.
 inline constexpr Millis kStopQuietPeriod{300};
+// How long a Close waits for the peer to answer our link's Detach.
+inline constexpr Millis kDetachWait{2000};
 
 class ConnectionSlot final : public proton::messaging_handler {
 public:
@@ -44,7 +46,9 @@ public:
     [[nodiscard]] std::string problem(SteadyTime now) const;
 
 private:
-    enum class State { waiting, connecting, closing };
+    // detaching: our link's Detach is out; the Close follows the peer's Detach
+    // (or kDetachWait), so every disposition sent before is processed first.
+    enum class State { waiting, connecting, detaching, closing };
 
     struct Pending {
         proton::delivery delivery;
@@ -52,6 +56,8 @@ private:
     };
 
     void attempt(SteadyTime now);
+    void close_connection(const proton::error_condition& condition, SteadyTime now);
+    void finish_close();
     void schedule_reconnect(SteadyTime now);
     void log_failure(SteadyTime now, Millis delay);
     int write_then_hold(proton::delivery& delivery, const proton::message& message);
@@ -64,6 +70,7 @@ private:
     void on_receiver_open(proton::receiver& receiver) override;
     void on_message(proton::delivery& delivery, proton::message& message) override;
     void on_receiver_close(proton::receiver& receiver) override;
+    void on_receiver_detach(proton::receiver& receiver) override;
     void on_receiver_error(proton::receiver& receiver) override;
     void on_connection_error(proton::connection& connection) override;
     void on_transport_error(proton::transport& transport) override;
@@ -76,6 +83,8 @@ private:
     MessageScratch scratch_;
 
     State state_ = State::waiting;
+    SteadyTime detach_deadline_{};
+    proton::error_condition close_condition_;  // for the Close that follows the detach
     proton::connection connection_;
     proton::receiver receiver_;
     bool receiver_up_ = false;

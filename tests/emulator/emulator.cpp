@@ -685,6 +685,18 @@ private:
         settle(t, t.state() == proton::transfer::MODIFIED ? Outcome::modified : Outcome::released);
     }
 
+    // The client's Close. With its link still attached, what it settled just
+    // before may not count on a broker like RabbitMQ: counted, for tests.
+    void on_connection_close(proton::connection& c) override {
+        ConnState* state = find(c);
+        if (state == nullptr || !state->admitted || !state->sender) return;
+        {
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.groups[state->group].closes_with_link_attached;
+        }
+        log_->write("closed_with_link_attached", code::none, describe(*state));
+    }
+
     void on_connection_error(proton::connection& c) override {
         ConnState* state = find(c);
         log_->write("client_closed_with_error", code::none,

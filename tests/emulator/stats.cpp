@@ -37,6 +37,7 @@ Json StatsSnapshot::to_json() const {
             {"auth_failures", Json(g.auth_failures)},
             {"refused_attempts", Json(g.refused_attempts)},
             {"stale_timestamps", Json(g.stale_timestamps)},
+            {"closes_with_link_attached", Json(g.closes_with_link_attached)},
             {"codes", Json(std::move(codes_json))},
             {"clients", Json(std::move(clients_json))},
         });

@@ -29,6 +29,11 @@ struct GroupStats {
     std::uint64_t auth_failures = 0;
     std::uint64_t refused_attempts = 0;  // authenticated but refused: rate limit, client cap, heartbeat
     std::uint64_t stale_timestamps = 0;
+    // Closes the client sent with its link still attached. A broker may drop
+    // dispositions that arrive just before such a Close (RabbitMQ does, and
+    // redelivers those messages): a client detaches, waits for the detach
+    // back, then closes.
+    std::uint64_t closes_with_link_attached = 0;
     std::map<int, std::uint64_t> codes;  // log code -> count
     std::map<std::string, ClientStats> clients;
 };

@@ -212,6 +212,7 @@ GroupCounters Scenario::counters(const std::string& consumer_group_id) {
         {"auth_failures", &counters.auth_failures},
         {"refused_attempts", &counters.refused_attempts},
         {"stale_timestamps", &counters.stale_timestamps},
+        {"closes_with_link_attached", &counters.closes_with_link_attached},
     };
     for (const auto& [name, target] : fields) *target = int_or_zero(group[name]);
     if (group["clients"].is_object()) {

@@ -47,6 +47,7 @@ struct GroupCounters {
     std::int64_t released = 0, rejected = 0, modified = 0, ack_timeouts = 0, requeued_on_loss = 0;
     std::int64_t connections = 0, connections_total = 0, links = 0;
     std::int64_t auth_ok = 0, auth_failures = 0, refused_attempts = 0, stale_timestamps = 0;
+    std::int64_t closes_with_link_attached = 0;                    // the daemon's Close came before its link's detach
     std::map<std::string, std::int64_t> client_connections_total;  // client id -> admitted connections
     std::map<std::string, std::int64_t> client_stale_timestamps;
 
