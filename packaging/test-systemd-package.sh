@@ -157,7 +157,10 @@ message_id() {  # message_id EVENT
     sed -n "s/.*{\"$1\", \"\([0-9a-f]\{32\}\)\"}.*/\1/p" "$root/include/iot-amqpd/message_ids.hpp"
 }
 catalog_knows() {  # catalog_knows EVENT: journalctl --list-catalog lists its id
-    ct journalctl --list-catalog 2>/dev/null | grep -q "^$(message_id "$1") iot-amqpd: "
+    # Read the whole list first: grep -q would stop early, and the SIGPIPE fails the pipeline (pipefail).
+    local list
+    list=$(ct journalctl --list-catalog 2>/dev/null) || return 2
+    grep -q "^$(message_id "$1") iot-amqpd: " <<<"$list"
 }
 explained() {  # explained EVENT TEXT: journalctl -x shows TEXT from the catalog under the event's line
     local out
@@ -213,6 +216,8 @@ else
     die "dpkg -i failed"
 fi
 timing install "$t0"
+trigger_ran() { grep -q '^Processing triggers for systemd' "$stage/dpkg.log"; }
+check "dpkg -i ran systemd's trigger for /usr/lib/systemd/catalog" trigger_ran
 
 file_is() {  # file_is PATH MODE OWNER:GROUP
     local got
@@ -472,7 +477,7 @@ left=$(leftovers)
 check "purge leaves no unit, config, runtime dir or enablement link" test -z "$left"
 [ -n "$left" ] && log "  left: $left"
 check "purge leaves no iot-amqpd process" no_daemon_process
-catalog_forgot() { ! catalog_knows auth_failed; }
+catalog_forgot() { catalog_knows auth_failed; [ $? -eq 1 ]; }  # listed no more, not a journalctl failure
 check "purge: the trigger dropped the catalog entries (journalctl --list-catalog)" catalog_forgot
 check "purge: systemd no longer knows the unit" ct_says not-found systemctl show -P LoadState iot-amqpd.service
 check "purge: no failed units in the container" ct_says "" systemctl list-units --failed --plain --no-legend
