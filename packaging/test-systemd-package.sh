@@ -1,9 +1,10 @@
 #!/bin/bash
 # Package test under a real systemd: boots a Debian 12 container, installs the
 # .deb and checks what an operator would see: files and permissions, the unit's
-# verification and sandbox score, start, status line, messages in the journal
-# with their IOT_* fields, reload (good and bad), watchdog restart, stop and
-# purge. Needs root, debootstrap and systemd-container; the rootfs is cached.
+# verification and sandbox score, the journal catalog, start, status line,
+# messages in the journal with their IOT_* fields, reload (good and bad),
+# watchdog restart, stop and purge. Needs root, debootstrap and
+# systemd-container; the rootfs is cached.
 #
 #   packaging/test-systemd-package.sh [path/to/iot-amqpd_*.deb]
 #
@@ -150,6 +151,28 @@ main_pid() { ct systemctl show -P MainPID iot-amqpd.service; }
 is_active() { [ "$(ct systemctl is-active iot-amqpd.service)" = active ]; }
 active_with_new_pid() { local p; p=$(main_pid); is_active && [ "$p" != 0 ] && [ "$p" != "$1" ]; }
 status_text() { ct systemctl show -P StatusText iot-amqpd.service; }
+
+# The journal catalog: an event's MESSAGE_ID from the one header that lists them.
+message_id() {  # message_id EVENT
+    sed -n "s/.*{\"$1\", \"\([0-9a-f]\{32\}\)\"}.*/\1/p" "$root/include/iot-amqpd/message_ids.hpp"
+}
+catalog_knows() {  # catalog_knows EVENT: journalctl --list-catalog lists its id
+    # Read the whole list first: grep -q would stop early, and the SIGPIPE fails the pipeline (pipefail).
+    local list
+    list=$(ct journalctl --list-catalog 2>/dev/null) || return 2
+    grep -q "^$(message_id "$1") iot-amqpd: " <<<"$list"
+}
+explained() {  # explained EVENT TEXT: journalctl -x shows TEXT from the catalog under the event's line
+    local out
+    out=$(ct journalctl -x -q --no-pager -u iot-amqpd.service "IOT_EVENT=$1")
+    grep -q "^░░ .*$2" <<<"$out" || { log "  journalctl -x IOT_EVENT=$1 shows no '$2':"; log "$out" | tail -n 12; return 1; }
+}
+found_by_id() {  # found_by_id EVENT: journalctl MESSAGE_ID=<id> finds its lines, and only those
+    local id events
+    id=$(message_id "$1")
+    events=$(ct journalctl -q --no-pager -o export "MESSAGE_ID=$id" | grep -a '^IOT_EVENT=' | sort -u)
+    [ "$events" = "IOT_EVENT=$1" ] || { log "  MESSAGE_ID=$id finds '$events', want IOT_EVENT=$1"; return 1; }
+}
 has_status() { [ -n "$(status_text)" ]; }
 
 # ---- the test ----------------------------------------------------------------
@@ -193,6 +216,8 @@ else
     die "dpkg -i failed"
 fi
 timing install "$t0"
+trigger_ran() { grep -q '^Processing triggers for systemd' "$stage/dpkg.log"; }
+check "dpkg -i ran systemd's trigger for /usr/lib/systemd/catalog" trigger_ran
 
 file_is() {  # file_is PATH MODE OWNER:GROUP
     local got
@@ -211,6 +236,11 @@ system_user_ok() { ct getent passwd iot-amqpd | grep ':/usr/sbin/nologin$' >/dev
 check "system user iot-amqpd exists with nologin shell" system_user_ok
 check "man pages iot-amqpd(8) and iot-amqpd.yaml(5) installed" \
     ct test -f /usr/share/man/man8/iot-amqpd.8.gz -a -f /usr/share/man/man5/iot-amqpd.yaml.5.gz
+check "catalog /usr/lib/systemd/catalog/iot-amqpd.catalog 644 root:root" \
+    file_is /usr/lib/systemd/catalog/iot-amqpd.catalog 644 root:root
+[ -n "$(message_id auth_failed)" ] || die "no MESSAGE_ID for auth_failed in include/iot-amqpd/message_ids.hpp"
+check "systemd's dpkg trigger updated the catalog: journalctl --list-catalog lists auth_failed's id" \
+    catalog_knows auth_failed
 check "fresh install: unit disabled" ct_says disabled systemctl is-enabled iot-amqpd.service
 check "fresh install: unit not started and not failed" ct_says inactive systemctl is-active iot-amqpd.service
 
@@ -238,6 +268,8 @@ else
 fi
 unconfigured_status() { status_text | grep '^invalid configuration: .*access-key-secret' >/dev/null; }
 check "STATUS= names the config error" unconfigured_status
+check "journalctl -x explains IOT_EVENT=config_invalid from the catalog" \
+    wait_until 5 explained config_invalid "iot-amqpd --check-config"
 log "  Status: $(status_text)"
 sleep $((restart_sec + 3))  # the one fixed wait: proving that nothing happens
 check "invalid config: exit status 78, not restarted after RestartSec" \
@@ -372,6 +404,9 @@ reload_failed_logged() {
     ct journalctl -q --no-pager -u iot-amqpd.service --since "$since" IOT_EVENT=reload_failed | grep . >/dev/null
 }
 check "SIGHUP with a broken file: reload_failed logged" wait_until 10 reload_failed_logged
+check "journalctl -x explains IOT_EVENT=reload_failed from the catalog" \
+    explained reload_failed "Subject: reload failed, the previous configuration keeps running"
+check "journalctl MESSAGE_ID=<reload_failed's id> finds the reload_failed lines" found_by_id reload_failed
 check "SIGHUP with a broken file: still active, same process" \
     ct_says "active $pid_before" sh -c 'echo $(systemctl is-active iot-amqpd.service) $(systemctl show -P MainPID iot-amqpd.service)'
 publish "$group_id_b" 10 d-
@@ -434,6 +469,7 @@ else
 fi
 leftovers() {
     ct sh -c 'ls -d /lib/systemd/system/iot-amqpd.service /etc/iot-amqpd /run/iot-amqpd \
+        /usr/lib/systemd/catalog/iot-amqpd.catalog \
         /etc/systemd/system/*.wants/iot-amqpd.service /usr/sbin/iot-amqpd \
         /var/lib/systemd/deb-systemd-helper-enabled/*iot-amqpd* 2>/dev/null'
 }
@@ -441,6 +477,8 @@ left=$(leftovers)
 check "purge leaves no unit, config, runtime dir or enablement link" test -z "$left"
 [ -n "$left" ] && log "  left: $left"
 check "purge leaves no iot-amqpd process" no_daemon_process
+catalog_forgot() { catalog_knows auth_failed; [ $? -eq 1 ]; }  # listed no more, not a journalctl failure
+check "purge: the trigger dropped the catalog entries (journalctl --list-catalog)" catalog_forgot
 check "purge: systemd no longer knows the unit" ct_says not-found systemctl show -P LoadState iot-amqpd.service
 check "purge: no failed units in the container" ct_says "" systemctl list-units --failed --plain --no-legend
 timing purge "$t0"

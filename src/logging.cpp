@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "iot-amqpd/message_ids.hpp"
+
 namespace iot::logging {
 namespace {
 
@@ -36,9 +38,18 @@ protected:
         const std::string text(msg.payload.data(), msg.payload.size());
         const std::string event = ctx != nullptr ? std::string(ctx->event) : std::string();
         const std::string group = ctx != nullptr ? std::string(ctx->group) : std::string();
-        sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=%d", syslog_priority(msg.level),
-                        "SYSLOG_IDENTIFIER=iot-amqpd", "IOT_EVENT=%s", event.c_str(), "IOT_CONSUMER_GROUP=%s",
-                        group.c_str(), nullptr);
+        // MESSAGE_ID= ties the line to its catalog entry (journalctl -x); an
+        // event without one gets no empty field, which would match nothing.
+        const std::string message_id(message_id_for(event));
+        if (message_id.empty()) {
+            sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=%d", syslog_priority(msg.level),
+                            "SYSLOG_IDENTIFIER=iot-amqpd", "IOT_EVENT=%s", event.c_str(), "IOT_CONSUMER_GROUP=%s",
+                            group.c_str(), nullptr);
+        } else {
+            sd_journal_send("MESSAGE=%s", text.c_str(), "MESSAGE_ID=%s", message_id.c_str(), "PRIORITY=%d",
+                            syslog_priority(msg.level), "SYSLOG_IDENTIFIER=iot-amqpd", "IOT_EVENT=%s", event.c_str(),
+                            "IOT_CONSUMER_GROUP=%s", group.c_str(), nullptr);
+        }
     }
     void flush_() override {}
 };

@@ -1,6 +1,7 @@
 // The daemon's own log lines (not the device messages): spdlog, sent to the
 // journal with a priority and stable IOT_EVENT= / IOT_CONSUMER_GROUP= fields
-// when running under systemd, to stderr otherwise.
+// when running under systemd, to stderr otherwise. Each event also carries
+// its MESSAGE_ID= (include/iot-amqpd/message_ids.hpp) for the journal catalog.
 //
 // Thread: safe from any thread.
 #pragma once
