@@ -93,6 +93,9 @@ const std::vector<Group> kGroups = {{"soak-a", "CG-A"}, {"soak-b", "CG-B"}, {"so
 struct Sample {
     double at_s = 0;
     std::int64_t rss_kib = 0;
+    std::int64_t rss_anon_kib = 0;   // the heap and stacks
+    std::int64_t rss_file_kib = 0;   // mapped files: libraries
+    std::int64_t rss_shmem_kib = 0;  // mapped tmpfs: the journal pages the read-back touched (journal on /run)
     std::int64_t fds = 0;
     std::int64_t journal_fds = 0;
     std::int64_t threads = 0;
@@ -120,6 +123,15 @@ double cpu_seconds(pid_t pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// A "Key:   N kB" line of /proc/PID/status (0 when absent).
+std::int64_t status_kib(pid_t pid, const std::string& key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(key + ":", 0) == 0) return std::strtoll(line.c_str() + key.size() + 1, nullptr, 10);
+    return 0;
+}
+
 // Sum of a per-group gauge in the daemon's metrics file (0 when absent).
 std::int64_t metric_sum(const std::filesystem::path& file, const std::string& name) {
     std::ifstream in(file);
@@ -137,6 +149,9 @@ Sample take_sample(pid_t pid, Clock::time_point started, const std::filesystem::
     Sample s;
     s.at_s = std::chrono::duration<double>(Clock::now() - started).count();
     if (const auto memory = proc::memory_usage(pid)) s.rss_kib = memory->current_kib;
+    s.rss_anon_kib = status_kib(pid, "RssAnon");
+    s.rss_file_kib = status_kib(pid, "RssFile");
+    s.rss_shmem_kib = status_kib(pid, "RssShmem");
     const auto targets = proc::open_fd_targets(pid);
     s.fds = static_cast<std::int64_t>(targets.size());
     s.journal_fds = std::count_if(targets.begin(), targets.end(), [](const std::string& target) {
@@ -346,6 +361,9 @@ private:
         for (const auto& s : samples_)
             if (s.at_s >= static_cast<double>(settings_.warmup.count())) steady.push_back(s);
         const auto rss = band_of(steady, &Sample::rss_kib);
+        const auto anon = band_of(steady, &Sample::rss_anon_kib);
+        const auto file = band_of(steady, &Sample::rss_file_kib);
+        const auto shmem = band_of(steady, &Sample::rss_shmem_kib);
         const auto fds = band_of(steady, &Sample::fds);
         const auto threads = band_of(steady, &Sample::threads);
         const auto journal_fds = band_of(samples_, &Sample::journal_fds);
@@ -362,6 +380,15 @@ private:
         std::printf("[ soak ] | RSS (KiB) | %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64 " | <= %" PRId64
                     " | %+.0f |\n",
                     rss.first, rss.last, rss.min, rss.max, kRssBandKib, slope_per_hour(steady, &Sample::rss_kib));
+        std::printf("[ soak ] |   of it anonymous (KiB) | %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64
+                    " | | %+.0f |\n",
+                    anon.first, anon.last, anon.min, anon.max, slope_per_hour(steady, &Sample::rss_anon_kib));
+        std::printf("[ soak ] |   of it mapped files (KiB) | %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64
+                    " | | %+.0f |\n",
+                    file.first, file.last, file.min, file.max, slope_per_hour(steady, &Sample::rss_file_kib));
+        std::printf("[ soak ] |   of it mapped tmpfs (KiB) | %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64
+                    " | | %+.0f |\n",
+                    shmem.first, shmem.last, shmem.min, shmem.max, slope_per_hour(steady, &Sample::rss_shmem_kib));
         std::printf("[ soak ] | open fds | %" PRId64 " | %" PRId64 " | %" PRId64 " | %" PRId64 " | <= %" PRId64
                     " | %+.1f |\n",
                     fds.first, fds.last, fds.min, fds.max, kFdBand, slope_per_hour(steady, &Sample::fds));
