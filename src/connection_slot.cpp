@@ -245,6 +245,13 @@ void ConnectionSlot::close_connection(const proton::error_condition& condition, 
     finish_close();
 }
 
+// The peer never answered our Detach: Close anyway. True when it did.
+bool ConnectionSlot::close_if_detach_unanswered(SteadyTime now) {
+    if (state_ != State::detaching || now < detach_deadline_) return false;
+    finish_close();
+    return true;
+}
+
 void ConnectionSlot::finish_close() {
     if (close_condition_.empty())
         connection_.close();
@@ -361,10 +368,7 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
 // Close at all.
 void ConnectionSlot::tick(SteadyTime now) {
     if (state_ == State::waiting && !group_.stopping() && now >= next_attempt_) attempt(now);
-    if (state_ == State::detaching && now >= detach_deadline_) {  // the peer never answered our Detach
-        finish_close();
-        connection_.wake();
-    }
+    if (close_if_detach_unanswered(now)) connection_.wake();
     if (!pending_.empty() && now >= next_write_retry_) {
         drain_pending(now);
         if (state_ != State::waiting) connection_.wake();
@@ -384,7 +388,7 @@ bool ConnectionSlot::close_for_stop() {
     const bool in_flight_done = !receiver_up_ || receiver_.credit() <= 0 || now - last_message_at_ >= kStopQuietPeriod;
     if (state_ == State::connecting && pending_.empty() && held_.empty() && in_flight_done)
         close_connection(proton::error_condition(), now);
-    if (state_ == State::detaching && now >= detach_deadline_) finish_close();
+    (void)close_if_detach_unanswered(now);
     connection_.wake();  // see tick()
     return false;
 }

@@ -62,11 +62,7 @@ void JournaldSink::poll() {
     const auto now = StoreTracker::Clock::now();
     if (found.complete && through > decided_) {
         const auto unseen = tracker_.unseen_through(through);
-        if (!unseen.empty()) {
-            const auto stored = lookup_stored(follower_.run_id(), unseen);
-            missed_by_follower_ += stored.size();
-            tracker_.seen(stored);
-        }
+        if (!unseen.empty()) tracker_.seen(lookup_stored(follower_.run_id(), unseen));
         tracker_.decided(through, now);
         decided_ = through;
     }

@@ -58,6 +58,7 @@ private:
     void attempt(SteadyTime now);
     void close_connection(const proton::error_condition& condition, SteadyTime now);
     void finish_close();
+    bool close_if_detach_unanswered(SteadyTime now);
     void schedule_reconnect(SteadyTime now);
     void log_failure(SteadyTime now, Millis delay);
     int write_then_hold(proton::delivery& delivery, const proton::message& message);

@@ -34,8 +34,6 @@ public:
     [[nodiscard]] bool holding() const override { return tracker_.holding(); }
     [[nodiscard]] std::uint64_t dropped() const override { return tracker_.dropped(); }
     [[nodiscard]] std::size_t unstored() const override { return tracker_.unstored(); }
-    // Stored entries the follower had not found when they were decided (the look-up did).
-    [[nodiscard]] std::uint64_t missed_by_follower() const { return missed_by_follower_; }
 
 private:
     int send_entry(std::string_view entry, std::uint64_t& datagram);
@@ -45,10 +43,9 @@ private:
     JournalWriter writer_;
     StoreTracker tracker_;
     JournalEntryBuffers buffers_;
-    std::string seq_field_;                 // "IOT_SEQ=<datagram>\n", sent after every entry
-    std::uint64_t decided_ = 0;             // datagrams 1..decided_ are decided (StoreTracker::decided())
-    std::uint64_t missed_by_follower_ = 0;  // entries only the look-up found (diagnostics)
-    int send_error_ = 0;                    // of the last send: not 0 while journald refuses entries
+    std::string seq_field_;      // "IOT_SEQ=<datagram>\n", sent after every entry
+    std::uint64_t decided_ = 0;  // datagrams 1..decided_ are decided (StoreTracker::decided())
+    int send_error_ = 0;         // of the last send: not 0 while journald refuses entries
 };
 
 }  // namespace iot
