@@ -1,6 +1,6 @@
 // hot-path-check: the optimised message hot path must say exactly what the
 // straightforward version said. A differential check, run after every change
-// to src/encoding.cpp or AlibabaIotProfile::describe():
+// to src/encoding.cpp or the aliyun profile's describe():
 //   * is_valid_utf8, append_json_escaped and append_base64 against the plain
 //     byte-at-a-time versions kept here, on a million random strings mixing
 //     ASCII, quotes, control bytes, multi-byte UTF-8 and invalid bytes;
@@ -30,8 +30,9 @@
 #include <string_view>
 #include <vector>
 
-#include "iot-amqpd/cloud_profile.hpp"
+#include "iot-amqpd/clouds/aliyun.hpp"
 #include "iot-amqpd/encoding.hpp"
+#include "iot-amqpd/topic.hpp"
 #include "message_factory.hpp"
 
 namespace {
@@ -175,7 +176,8 @@ Described optimised_describe(const proton::message& message, iot::MessageScratch
     record.topic = "stale";  // describe() must overwrite what a previous message left
     record.message_id = "stale";
     record.generate_time = "stale";
-    iot::AlibabaIotProfile().describe(message, scratch, record);
+    static const auto aliyun = iot::make_aliyun_settings({});
+    aliyun->describe(message, scratch, record);
     Described d;
     const auto copy = [](const std::optional<std::string_view>& v) {
         return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
@@ -183,8 +185,10 @@ Described optimised_describe(const proton::message& message, iot::MessageScratch
     d.topic = copy(record.topic);
     d.message_id = copy(record.message_id);
     d.generate_time = copy(record.generate_time);
-    d.product_key = std::string(record.device.product_key);
-    d.device_name = std::string(record.device.device_name);
+    for (const iot::RecordField& field : *record.fields) {
+        if (field.name == "IOT_PRODUCT_KEY") d.product_key = std::string(field.value);
+        if (field.name == "IOT_DEVICE_NAME") d.device_name = std::string(field.value);
+    }
     d.body = std::string(record.body);
     return d;
 }

@@ -174,7 +174,11 @@ public:
         record.topic = p.message.topic;
         record.message_id = p.message.message_id;
         record.generate_time = p.generate_time;
-        record.device = iot::device_from_topic(p.message.topic);
+        const iot::DeviceRef device = iot::device_from_topic(p.message.topic);
+        fields_.clear();
+        if (!device.product_key.empty()) fields_.push_back({"IOT_PRODUCT_KEY", device.product_key});
+        if (!device.device_name.empty()) fields_.push_back({"IOT_DEVICE_NAME", device.device_name});
+        record.fields = &fields_;
         record.body = p.message.body;
         iot::build_journal_fields(record, identifier_, buffers_);
         if (!bare_) buffers_.fields.push_back({"IOT_RUN", "0123456789abcdef"});
@@ -190,6 +194,7 @@ private:
     bool bare_;
     std::string sequence_field_;
     iot::JournalEntryBuffers buffers_;
+    std::vector<iot::RecordField> fields_;
     std::string entry_;
     iot::JournalWriter writer_;
 };

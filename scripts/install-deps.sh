@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake pkg-config git openssl
 libqpid-proton-cpp12-dev libqpid-proton11-dev python3-qpid-proton
-libssl-dev libsystemd-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+libssl-dev libsystemd-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
 googletest libgtest-dev systemd
 clang clang-14 libclang-rt-14-dev clang-format clang-tidy cppcheck
 debhelper devscripts lintian fakeroot

@@ -22,7 +22,7 @@ Millis Backoff::next_delay(bool auth_failure) {
 SteadyTime AttemptLimiter::earliest_attempt(SteadyTime now) {
     const auto window = std::chrono::minutes(1);
     while (!attempts_.empty() && attempts_.front() + window <= now) attempts_.pop_front();
-    if (static_cast<int>(attempts_.size()) < max_) return now;
+    if (max_ <= 0 || static_cast<int>(attempts_.size()) < max_) return now;  // 0: the cloud sets no limit
     return attempts_[attempts_.size() - static_cast<std::size_t>(max_)] + window;
 }
 

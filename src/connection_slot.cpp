@@ -15,6 +15,7 @@
 #include "iot-amqpd/group_consumer.hpp"
 #include "iot-amqpd/logging.hpp"
 #include "iot-amqpd/signing_clock.hpp"
+#include "iot-amqpd/tls_client_options.hpp"
 
 namespace iot {
 namespace {
@@ -22,6 +23,12 @@ namespace {
 constexpr Millis kFirstWriteRetry{100};
 constexpr Millis kMaxWriteRetry{2000};
 constexpr auto kFailureSummaryEvery = std::chrono::minutes(1);
+
+// ", consumer group <id>" for a cloud whose groups have an ID, for log lines.
+std::string group_of(const CloudSettings& cloud) {
+    const std::string_view id = cloud.group_id();
+    return id.empty() ? std::string() : ", consumer group " + std::string(id);
+}
 
 long long seconds_until(SteadyTime when, SteadyTime now) {
     const auto ms = std::chrono::duration_cast<Millis>(when - now).count();
@@ -37,7 +44,7 @@ ConnectionSlot::ConnectionSlot(GroupConsumer& group, std::string client_id, std:
 
 void ConnectionSlot::attempt(SteadyTime now) {
     const SteadyTime earliest = group_.limiter().earliest_attempt(now);
-    if (earliest > now) {  // the cloud allows 100 attempts per minute per group
+    if (earliest > now) {  // the profile's attempts per minute per group (Alibaba: 100)
         next_attempt_ = earliest;
         return;
     }
@@ -54,8 +61,9 @@ void ConnectionSlot::attempt(SteadyTime now) {
         if (!stamp.note.empty() && stamp.note != last_clock_note_)
             log_event(spdlog::level::err, LogContext{"clock_off", cfg.name}, "{}", stamp.note);
         last_clock_note_ = stamp.note;
-        Credentials creds = group_.profile().credentials(cfg, client_id_, stamp.timestamp_ms);
+        Credentials creds = group_.cloud().credentials(client_id_, stamp.timestamp_ms);
         std::string password(creds.password.reveal());
+        const std::string open_hostname = group_.cloud().open_hostname(cfg.host);
         proton::connection_options opts;
         opts.handler(*this)
             .user(creds.user_name)
@@ -64,13 +72,18 @@ void ConnectionSlot::attempt(SteadyTime now) {
             .sasl_allowed_mechs("PLAIN")
             // proton advertises half of this to the peer (DESIGN.md §13): the cloud sees `heartbeat`.
             .idle_timeout(proton::duration(2 * cfg.heartbeat.count()))
-            .virtual_host(cfg.host)
-            .ssl_client_options(group_.ssl_options());
+            .virtual_host(open_hostname);
+        if (!cfg.plaintext) opts.ssl_client_options(group_.ssl_options());
         OPENSSL_cleanse(password.data(), password.size());
         OPENSSL_cleanse(creds.user_name.data(), creds.user_name.size());
-        const std::string url = "amqps://" + cfg.host + ":" + std::to_string(cfg.port);
+        const std::string url =
+            std::string(cfg.plaintext ? "amqp://" : "amqps://") + cfg.host + ":" + std::to_string(cfg.port);
         log_event(spdlog::level::debug, ctx, "connecting to {} as {}", url, client_id_);
         connection_ = group_.container().connect(url, opts);
+        // proton names the TLS peer (SNI and the certificate check) after the
+        // Open hostname; a cloud that wants another Open hostname still gets
+        // the endpoint's host verified, before any byte is sent.
+        if (!cfg.plaintext && open_hostname != cfg.host) set_tls_peer_name(connection_, cfg.host);
         state_ = State::connecting;
     } catch (const CredentialError& e) {
         condition_name_ = "iot-amqpd:credentials";
@@ -87,7 +100,7 @@ void ConnectionSlot::on_connection_open(proton::connection& connection) {
     proton::receiver_options ropts;
     // credit_window(0): the daemon grants credit itself, one per written message.
     ropts.credit_window(0).auto_accept(false).delivery_mode(proton::delivery_mode::AT_LEAST_ONCE);
-    connection.open_receiver(group_.profile().source_address(group_.config()), ropts);
+    connection.open_receiver(group_.cloud().source_address(), ropts);
 }
 
 void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
@@ -103,8 +116,8 @@ void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
     group_.connection_count_changed();
     const GroupConfig& cfg = group_.config();
     log_event(spdlog::level::info, LogContext{"connected", cfg.name},
-              "connected to {}:{} as {} (AccessKey {}), receiving with credit {}", cfg.host, cfg.port, client_id_,
-              mask_access_key_id(cfg.access_key_id), cfg.credit);
+              "connected to {}:{} as {} ({}), receiving with credit {}", cfg.host, cfg.port, client_id_,
+              group_.cloud().identity(), cfg.credit);
     if (group_.stopping()) return;
     if (may_grant())
         receiver.add_credit(cfg.credit);
@@ -145,9 +158,9 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
     const GroupConfig& cfg = group_.config();
     MessageRecord record;
     record.group = cfg.name;
-    record.group_id = cfg.consumer_group_id;
+    record.group_id = group_.cloud().group_id();
     record.client_id = client_id_;
-    group_.profile().describe(message, scratch_, record);
+    group_.cloud().describe(message, scratch_, record);
 
     GroupHealth& health = group_.health();
     if (record.message_id && group_.dedup().contains(*record.message_id)) {
@@ -314,7 +327,7 @@ void ConnectionSlot::schedule_reconnect(SteadyTime now) {
     if (up_since_ != SteadyTime{} && now - up_since_ >= kHealthyUptime) backoff_.reset();
     up_since_ = {};
     if (condition_name_.empty()) condition_name_ = "amqp:connection:lost";
-    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
+    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_, &group_.cloud().profile());
     auth_failure_ = diagnosis.kind == FailureKind::authentication;
     if (auth_failure_) {
         group_.health().auth_failures.fetch_add(1, std::memory_order_relaxed);
@@ -329,7 +342,7 @@ void ConnectionSlot::schedule_reconnect(SteadyTime now) {
 // summary once a minute, so a reconnect storm does not flood the journal.
 void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
     const GroupConfig& cfg = group_.config();
-    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
+    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_, &group_.cloud().profile());
     std::string what = condition_name_;
     if (!condition_description_.empty()) what += ": " + condition_description_;
     const auto retry_s = static_cast<double>(delay.count()) / 1000.0;
@@ -353,9 +366,8 @@ void ConnectionSlot::log_failure(SteadyTime now, Millis delay) {
     const bool auth = diagnosis.kind == FailureKind::authentication;
     log_event(auth ? spdlog::level::err : spdlog::level::warn,
               LogContext{auth ? "auth_failed" : "disconnected", cfg.name},
-              "{} ({}): {} for {} (AccessKey {}, consumer group {}); {}; reconnecting in {:.1f}s",
-              to_string(diagnosis.kind), what, client_id_, cfg.host, mask_access_key_id(cfg.access_key_id),
-              cfg.consumer_group_id, diagnosis.hint, retry_s);
+              "{} ({}): {} for {} ({}{}); {}; reconnecting in {:.1f}s", to_string(diagnosis.kind), what, client_id_,
+              cfg.host, group_.cloud().identity(), group_of(group_.cloud()), diagnosis.hint, retry_s);
 }
 
 // ---- driven by the group's tick ---------------------------------------------
@@ -396,7 +408,7 @@ bool ConnectionSlot::close_for_stop() {
 std::string ConnectionSlot::problem(SteadyTime now) const {
     if (receiver_up_) return pending_.empty() ? std::string() : "output not taking messages";
     if (condition_name_.empty()) return {};
-    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_);
+    const Diagnosis diagnosis = diagnose(condition_name_, condition_description_, &group_.cloud().profile());
     std::string text(to_string(diagnosis.kind));
     if (state_ == State::waiting) text += ", retrying in " + std::to_string(seconds_until(next_attempt_, now)) + "s";
     return text;

@@ -9,13 +9,14 @@
 
 namespace iot {
 
-GroupConsumer::GroupConsumer(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
-                             std::unique_ptr<MessageSink> sink, GroupHealth& health, DedupWindow dedup)
+GroupConsumer::GroupConsumer(std::shared_ptr<const GroupConfig> config, std::unique_ptr<MessageSink> sink,
+                             GroupHealth& health, DedupWindow dedup)
     : config_(std::move(config)),
-      profile_(std::move(profile)),
+      cloud_(*config_->settings),
       sink_(std::move(sink)),
       health_(health),
-      dedup_(std::move(dedup)) {
+      dedup_(std::move(dedup)),
+      limiter_(cloud_.profile().limits().attempts_per_minute) {
     health_.connections.store(config_->connections);
     health_.dedup_ids.store(dedup_.size());  // seeded from the journal
 }

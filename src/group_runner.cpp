@@ -7,9 +7,8 @@
 
 namespace iot {
 
-GroupRunner::GroupRunner(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
-                         OutputConfig output)
-    : config_(std::move(config)), profile_(std::move(profile)), output_(std::move(output)) {
+GroupRunner::GroupRunner(std::shared_ptr<const GroupConfig> config, OutputConfig output)
+    : config_(std::move(config)), output_(std::move(output)) {
     health_.connections.store(config_->connections);
 }
 
@@ -36,7 +35,7 @@ void GroupRunner::run() {
             log_event(spdlog::level::info, ctx, "remembered {} recent message ids from the journal in {} ms", seed.ids,
                       seed.elapsed.count());
         }
-        consumer_ = std::make_unique<GroupConsumer>(config_, profile_, make_sink(output_), health_, std::move(dedup));
+        consumer_ = std::make_unique<GroupConsumer>(config_, make_sink(output_), health_, std::move(dedup));
         container_ = std::make_unique<proton::container>(*consumer_, "iot-amqpd-" + config_->name);
         // The group's timers are not container timers (see monotonic_timers.hpp),
         // so while every connection waits for its reconnect nothing would keep

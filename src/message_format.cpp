@@ -1,5 +1,7 @@
 #include "iot-amqpd/message_format.hpp"
 
+#include <cctype>
+
 #include "iot-amqpd/encoding.hpp"
 
 namespace iot {
@@ -41,6 +43,25 @@ void append_json_member(std::string& out, std::string_view key, std::string_view
     append_json_text(out, value);
 }
 
+// A profile's journal field in a JSON line: camelCase without "IOT_"
+// (IOT_DEVICE_NAME -> deviceName, IOT_PROP_ROOM_2 -> propRoom2).
+std::string json_name(std::string_view field) {
+    constexpr std::string_view kPrefix = "IOT_";
+    if (field.substr(0, kPrefix.size()) == kPrefix) field.remove_prefix(kPrefix.size());
+    std::string name;
+    bool upper = false;
+    for (const char c : field) {
+        if (c == '_') {
+            upper = !name.empty();
+            continue;
+        }
+        const auto byte = static_cast<unsigned char>(c);
+        name += static_cast<char>(upper ? std::toupper(byte) : std::tolower(byte));
+        upper = false;
+    }
+    return name;
+}
+
 }  // namespace
 
 void build_journal_fields(const MessageRecord& record, std::string_view syslog_identifier,
@@ -58,12 +79,12 @@ void build_journal_fields(const MessageRecord& record, std::string_view syslog_i
     fields.push_back({"PRIORITY", "6"});
     fields.push_back({"SYSLOG_IDENTIFIER", syslog_identifier});
     fields.push_back({"IOT_CONSUMER_GROUP", record.group});
-    fields.push_back({"IOT_CONSUMER_GROUP_ID", record.group_id});
+    add_nonempty(fields, "IOT_CONSUMER_GROUP_ID", record.group_id);
     add_optional(fields, "IOT_TOPIC", record.topic);
     add_optional(fields, "IOT_MESSAGE_ID", record.message_id);
     add_optional(fields, "IOT_GENERATE_TIME", record.generate_time);
-    add_nonempty(fields, "IOT_PRODUCT_KEY", record.device.product_key);
-    add_nonempty(fields, "IOT_DEVICE_NAME", record.device.device_name);
+    if (record.fields != nullptr)
+        for (const RecordField& field : *record.fields) add_nonempty(fields, field.name, field.value);
     fields.push_back({"IOT_CLIENT_ID", record.client_id});
     fields.push_back({"IOT_PAYLOAD_ENCODING", text ? "utf-8" : "base64"});
 }
@@ -74,12 +95,13 @@ void build_json_line(const MessageRecord& record, std::string& out) {
     // they get the same UTF-8 guard as the network's values.
     out += "{\"group\":";
     append_json_text(out, record.group);
-    append_json_member(out, "groupId", record.group_id);
+    if (!record.group_id.empty()) append_json_member(out, "groupId", record.group_id);
     if (record.topic) append_json_member(out, "topic", *record.topic);
     if (record.message_id) append_json_member(out, "messageId", *record.message_id);
     if (record.generate_time) append_json_member(out, "generateTime", *record.generate_time);
-    if (!record.device.product_key.empty()) append_json_member(out, "productKey", record.device.product_key);
-    if (!record.device.device_name.empty()) append_json_member(out, "deviceName", record.device.device_name);
+    if (record.fields != nullptr)
+        for (const RecordField& field : *record.fields)
+            if (!field.value.empty()) append_json_member(out, json_name(field.name), field.value);
     append_json_member(out, "clientId", record.client_id);
     if (is_valid_utf8(record.body)) {
         out += ",\"payloadEncoding\":\"utf-8\",\"payload\":";

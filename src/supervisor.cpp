@@ -57,12 +57,10 @@ std::string monotonic_usec() {
 }  // namespace
 
 Supervisor::Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-                       std::shared_ptr<const CloudProfile> profile, Notifier& notifier, StoppingNotice& stopping,
-                       std::optional<LogLevel> log_level_override)
+                       Notifier& notifier, StoppingNotice& stopping, std::optional<LogLevel> log_level_override)
     : config_path_(std::move(config_path)),
       env_(std::move(env)),
       config_(std::move(config)),
-      profile_(std::move(profile)),
       notifier_(notifier),
       stopping_(stopping),
       log_level_override_(log_level_override) {}
@@ -107,11 +105,12 @@ int Supervisor::run(int signal_fd) {
 }
 
 void Supervisor::start_group(const std::shared_ptr<const GroupConfig>& group) {
-    auto runner = std::make_unique<GroupRunner>(group, profile_, config_->output);
+    auto runner = std::make_unique<GroupRunner>(group, config_->output);
     runner->start();
     log_event(spdlog::level::info, LogContext{"group_started", group->name},
-              "consumer group {} ({}): {} connection(s) to {}:{}", group->name, group->consumer_group_id,
-              group->connections, group->host, group->port);
+              "consumer group {} (cloud: {}{}{}): {} connection(s) to {}:{}", group->name, group->cloud,
+              group->settings->group_id().empty() ? "" : ", ", group->settings->group_id(), group->connections,
+              group->host, group->port);
     groups_[group->name] = std::move(runner);
 }
 

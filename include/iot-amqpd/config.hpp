@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,50 +30,45 @@ struct ReconnectPolicy {
 struct TlsSettings {
     std::string ca_file;  // empty: the system trust store
     bool verify_hostname = true;
+    bool insecure_plaintext = false;  // amqp:// allowed (only for profiles that do not require TLS)
 };
 
-// Where the AccessKey secret came from, so the reload diff can notice a changed
-// file and errors can say which source was wrong without showing the value.
+// Where a secret came from, so errors can say which source was wrong without showing the value.
 enum class SecretSource { inline_value, file, credential };
 
+class CloudSettings;
+
 struct GroupConfig {
-    // identity
-    std::string name;               // [A-Za-z0-9_.-]{1,64}
-    std::string consumer_group_id;  // the cloud's ID
+    std::string name;                               // [A-Za-z0-9_.-]{1,64}
+    std::string cloud = "aliyun";                   // the profile's name (DESIGN.md §4.1)
+    std::shared_ptr<const CloudSettings> settings;  // the profile's part, built by the profile
 
     // endpoint
     std::string endpoint;  // as written: amqps://host[:port]
     std::string host;      // without brackets, also for an IPv6 literal ("::1")
     std::uint16_t port = 5671;
-
-    // authentication
-    std::string access_key_id;
-    SecretSource secret_source = SecretSource::inline_value;
-    std::string secret_path;                          // file path or credential name; empty for inline
-    std::shared_ptr<const Secret> access_key_secret;  // read at load time
-    AuthMode auth_mode = AuthMode::aksign;
-    std::string security_token_file;  // ststoken only; re-read before every connection attempt
-    // What a reload compares (content_digest(), never the text): the secret's,
-    // and the STS token file's content when the config was loaded ("" when
-    // it could not be read then; it is read again at every attempt anyway).
-    std::string secret_digest;
-    std::string security_token_digest;
-    SignMethod sign_method = SignMethod::hmacsha256;
-    std::string iot_instance_id;
+    bool plaintext = false;  // amqp:// (tls.insecure_plaintext, for profiles that allow it)
 
     // connections
     std::string client_id_pattern = "%H-%g";
     std::vector<std::string> client_ids;  // expanded, one per connection ("-N" appended when connections > 1)
     int connections = 1;                  // 1..64
-    Millis heartbeat{60000};              // what the cloud sees: 30s..300s
+    Millis heartbeat{60000};              // what the peer sees; the profile sets the bounds
     int credit = 100;                     // 1..10000
     ReconnectPolicy reconnect;
     TlsSettings tls;
     std::size_t dedup_window = 10000;  // 0 = off
 
-    // True when every setting equals `other`'s (the secret and the STS token compared by digest):
-    // a running group can then keep its connections across a reload; false
-    // means it must be restarted to apply `other`.
+    // Every key that applies to the group as written (defaults: merged in,
+    // nested keys as "reconnect.max_delay"), with the content digest of each
+    // secret or file a key names, and never a secret's text. What a reload
+    // compares: derived from the file, so no key can be forgotten.
+    std::map<std::string, std::string> written;
+
+    // True when `other` was written the same (secrets and the files keys name
+    // compared by digest) and expands to the same client ids: a running group
+    // can then keep its connections across a reload; false means it must be
+    // restarted to apply `other`.
     [[nodiscard]] bool same_settings(const GroupConfig& other) const;
 };
 
@@ -124,7 +120,7 @@ struct LoadResult {
 
 [[nodiscard]] LoadResult load_config(const std::string& path, const LoadEnvironment& env);
 
-// A secret file (the AccessKey secret, an STS token) read into a buffer sized
+// A secret file (an AccessKey secret, an access code, a password, an STS token) read into a buffer sized
 // once, so no reallocation leaves an unwiped copy of the secret on the heap;
 // trailing white space trimmed. `problem` says why not, naming `holds` (what
 // the file must hold) when it is empty.
@@ -132,14 +128,15 @@ struct SecretRead {
     std::shared_ptr<const Secret> secret;
     std::string problem;
 };
-[[nodiscard]] SecretRead read_secret_file(const std::string& path, std::string_view holds = "the AccessKey secret");
+[[nodiscard]] SecretRead read_secret_file(const std::string& path, std::string_view holds);
 
 [[nodiscard]] std::string_view to_string(LogLevel level);
 // The names used in the config and by --log-level (case-insensitive): trace, debug, info, warn, error.
 [[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view text);
 
 // Every key the loader accepts, as "section.key" paths ("defaults.heartbeat" stands for
-// the per-group keys, which consumer_groups[] accepts too), for the documentation tests.
+// the per-group keys, which consumer_groups[] accepts too; a profile's keys are
+// "defaults.<key>" too, and profile_keys() says whose), for the documentation tests.
 [[nodiscard]] std::vector<std::string> accepted_config_keys();
 
 }  // namespace iot

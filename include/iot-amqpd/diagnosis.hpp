@@ -14,7 +14,11 @@ struct Diagnosis {
     std::string_view hint;  // what to check, for the log line
 };
 
-[[nodiscard]] Diagnosis diagnose(std::string_view condition_name, std::string_view description);
+class CloudProfile;
+
+// The generic hint, unless `profile` has a more precise one for the kind.
+[[nodiscard]] Diagnosis diagnose(std::string_view condition_name, std::string_view description,
+                                 const CloudProfile* profile = nullptr);
 [[nodiscard]] std::string_view to_string(FailureKind kind);
 
 }  // namespace iot

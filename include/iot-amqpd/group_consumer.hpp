@@ -3,7 +3,7 @@
 // write-then-accept path of DESIGN.md §6.
 //
 // Thread ownership:
-//   immutable after construction: config_, profile_, health_ (the object; its fields are atomics)
+//   immutable after construction: config_, cloud_, health_ (the object; its fields are atomics)
 //   group thread only (proton callbacks and the jobs of its monotonic timers): everything else;
 //     timers_ is created and released there, its own thread only hands jobs to the container
 //   shared: stop_requested_ (atomic), set by the supervisor through request_stop()
@@ -48,8 +48,8 @@ inline constexpr std::chrono::minutes kDropReportEvery{1};
 
 class GroupConsumer final : public proton::messaging_handler {
 public:
-    GroupConsumer(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
-                  std::unique_ptr<MessageSink> sink, GroupHealth& health, DedupWindow dedup);
+    GroupConsumer(std::shared_ptr<const GroupConfig> config, std::unique_ptr<MessageSink> sink, GroupHealth& health,
+                  DedupWindow dedup);
     ~GroupConsumer() override;
     GroupConsumer(const GroupConsumer&) = delete;
     GroupConsumer& operator=(const GroupConsumer&) = delete;
@@ -59,7 +59,7 @@ public:
 
     // --- used by ConnectionSlot (group thread only) ---
     [[nodiscard]] const GroupConfig& config() const { return *config_; }
-    [[nodiscard]] const CloudProfile& profile() const { return *profile_; }
+    [[nodiscard]] const CloudSettings& cloud() const { return cloud_; }
     [[nodiscard]] GroupHealth& health() { return health_; }
     [[nodiscard]] DedupWindow& dedup() { return dedup_; }
     // Writes a message to the output and remembers its id; 0 or an errno value.
@@ -93,7 +93,7 @@ private:
     void observe_output();
 
     std::shared_ptr<const GroupConfig> config_;
-    std::shared_ptr<const CloudProfile> profile_;
+    const CloudSettings& cloud_;  // owned by config_
     std::unique_ptr<MessageSink> sink_;
     GroupHealth& health_;
     DedupWindow dedup_;

@@ -26,8 +26,7 @@ namespace iot {
 
 class GroupRunner {
 public:
-    GroupRunner(std::shared_ptr<const GroupConfig> config, std::shared_ptr<const CloudProfile> profile,
-                OutputConfig output);
+    GroupRunner(std::shared_ptr<const GroupConfig> config, OutputConfig output);
     ~GroupRunner();  // requests a stop and joins if still running
     GroupRunner(const GroupRunner&) = delete;
     GroupRunner& operator=(const GroupRunner&) = delete;
@@ -49,7 +48,6 @@ private:
     void run();
 
     std::shared_ptr<const GroupConfig> config_;
-    std::shared_ptr<const CloudProfile> profile_;
     OutputConfig output_;
     GroupHealth health_;
     std::unique_ptr<GroupConsumer> consumer_;

@@ -29,7 +29,7 @@ inline constexpr std::chrono::milliseconds kStopTimeout{10000};
 class Supervisor {
 public:
     Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-               std::shared_ptr<const CloudProfile> profile, Notifier& notifier, StoppingNotice& stopping,
+               Notifier& notifier, StoppingNotice& stopping,
                std::optional<LogLevel> log_level_override = std::nullopt);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
@@ -53,7 +53,6 @@ private:
     std::string config_path_;
     LoadEnvironment env_;
     std::shared_ptr<const Config> config_;
-    std::shared_ptr<const CloudProfile> profile_;
     Notifier& notifier_;
     StoppingNotice& stopping_;
     // --log-level: wins over log.level, at start and at every reload.

@@ -131,8 +131,7 @@ const std::vector<BadFile> kBadFiles = {
       "5671)"}},
     {"EndpointWithoutScheme",
      group_a("    endpoint: iot-06z00abcdef.amqp.iothub.aliyuncs.com:5671\n"),
-     {"{file}:8:15: consumer_groups[0].endpoint: expected amqps://host[:port], e.g. "
-      "amqps://iot-06z00abcdef.amqp.iothub.aliyuncs.com:5671, got "
+     {"{file}:8:15: consumer_groups[0].endpoint: expected amqps://host[:port], got "
       "\"iot-06z00abcdef.amqp.iothub.aliyuncs.com:5671\""}},
     {"EndpointBadPort",
      group_a("    endpoint: amqps://127.0.0.1:99999\n"),
@@ -153,7 +152,7 @@ const std::vector<BadFile> kBadFiles = {
       "access_key_secret_credential or access_key_secret, here or under defaults"}},
     {"TwoSecretSourcesInOneMap",
      head("  access_key_secret: S3cr3t-Zebra-Quokka-4711\n") + std::string(kGroupA),
-     {"{file}:5:3: defaults.access_key_secret: only one AccessKey secret source is allowed, and "
+     {"{file}:5:3: defaults.access_key_secret: only one source is allowed for the AccessKey secret, and "
       "access_key_secret_file is already set on line 4; keep just one of access_key_secret_file, "
       "access_key_secret_credential and access_key_secret"}},
     {"EmptyInlineSecret",
@@ -279,11 +278,11 @@ const std::vector<BadFile> kBadFiles = {
      {"{file}:9:16: YAML syntax error: illegal map value"}},
     {"GroupListEmpty",
      head("consumer_groups: []\n"),
-     {"{file}:5:18: consumer_groups: the list is empty; add at least one consumer group with a name and a "
-      "consumer_group_id"}},
+     {"{file}:5:18: consumer_groups: the list is empty; add at least one consumer group with a name and the "
+      "keys of its cloud"}},
     {"GroupListMissing",
      head("log: {level: info}\n"),
-     {"{file}:1:1: consumer_groups: missing: add at least one consumer group with a name and a consumer_group_id"}},
+     {"{file}:1:1: consumer_groups: missing: add at least one consumer group with a name and the keys of its cloud"}},
     {"GroupListIsAMap",
      head("consumer_groups:\n  name: factory-a\n"),
      {"{file}:6:3: consumer_groups: expected a list of consumer groups (items starting with \"- name:\"), got a "

@@ -1,6 +1,7 @@
 // Valid configs: what the loader builds from them (DESIGN.md §4).
 // The rejected files and their messages are in config_errors_test.cpp.
 #include "iot-amqpd/config.hpp"
+#include "iot-amqpd/clouds/aliyun.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -144,9 +145,9 @@ TEST_F(ConfigLoad, MinimalFileGetsTheBuiltInDefaults) {
     const GroupConfig& a = config->groups[0];
     EXPECT_EQ(a.host, "iot-06z00abcdef.amqp.iothub.aliyuncs.com");
     EXPECT_EQ(a.port, 5671);
-    EXPECT_EQ(a.auth_mode, AuthMode::aksign);
-    EXPECT_EQ(a.sign_method, SignMethod::hmacsha256);
-    EXPECT_EQ(a.iot_instance_id, "");
+    EXPECT_EQ(aliyun_of(a).auth_mode, AuthMode::aksign);
+    EXPECT_EQ(aliyun_of(a).sign_method, SignMethod::hmacsha256);
+    EXPECT_EQ(aliyun_of(a).iot_instance_id, "");
     EXPECT_EQ(a.client_id_pattern, "%H-%g");
     EXPECT_EQ(a.client_ids, std::vector<std::string>{"gw1-a"});
     EXPECT_EQ(a.connections, 1);
@@ -218,15 +219,15 @@ TEST_F(ConfigLoad, CompleteFileWithDefaultsAndOverrides) {
 
     const GroupConfig& a = config->groups[0];  // everything from defaults
     EXPECT_EQ(a.name, "factory-a");
-    EXPECT_EQ(a.consumer_group_id, "CG-A");
+    EXPECT_EQ(aliyun_of(a).consumer_group_id, "CG-A");
     EXPECT_EQ(a.endpoint, "amqps://iot-06z00abcdef.amqp.iothub.aliyuncs.com:5671");
-    EXPECT_EQ(a.access_key_id, "LTAI5tTestKeyId");
-    EXPECT_EQ(a.secret_source, SecretSource::file);
-    EXPECT_EQ(a.secret_path, (dir_ / "secret").string());
-    ASSERT_NE(a.access_key_secret, nullptr);
-    EXPECT_EQ(a.access_key_secret->reveal(), kSecret);
-    EXPECT_EQ(a.sign_method, SignMethod::hmacsha1);
-    EXPECT_EQ(a.iot_instance_id, "iot-06z00abcdef");
+    EXPECT_EQ(aliyun_of(a).access_key_id, "LTAI5tTestKeyId");
+    EXPECT_EQ(aliyun_of(a).secret_source, SecretSource::file);
+    EXPECT_EQ(aliyun_of(a).secret_path, (dir_ / "secret").string());
+    ASSERT_NE(aliyun_of(a).access_key_secret, nullptr);
+    EXPECT_EQ(aliyun_of(a).access_key_secret->reveal(), kSecret);
+    EXPECT_EQ(aliyun_of(a).sign_method, SignMethod::hmacsha1);
+    EXPECT_EQ(aliyun_of(a).iot_instance_id, "iot-06z00abcdef");
     EXPECT_EQ(a.client_ids, (std::vector<std::string>{"gw1-factory-a-1", "gw1-factory-a-2"}));
     EXPECT_EQ(a.heartbeat, 90s);
     EXPECT_EQ(a.credit, 200);
@@ -240,14 +241,14 @@ TEST_F(ConfigLoad, CompleteFileWithDefaultsAndOverrides) {
     const GroupConfig& b = config->groups[1];  // overrides everything it can
     EXPECT_EQ(b.host, "::1");
     EXPECT_EQ(b.port, 5672);
-    EXPECT_EQ(b.access_key_id, "LTAI5tOtherKeyId");
-    EXPECT_EQ(b.secret_source, SecretSource::credential);
-    EXPECT_EQ(b.secret_path, "ak");
-    EXPECT_EQ(b.access_key_secret->reveal(), "credential-secret-value");
-    EXPECT_EQ(b.auth_mode, AuthMode::ststoken);
-    EXPECT_EQ(b.security_token_file, (dir_ / "token").string());
-    EXPECT_EQ(b.sign_method, SignMethod::hmacmd5);
-    EXPECT_EQ(b.iot_instance_id, "");
+    EXPECT_EQ(aliyun_of(b).access_key_id, "LTAI5tOtherKeyId");
+    EXPECT_EQ(aliyun_of(b).secret_source, SecretSource::credential);
+    EXPECT_EQ(aliyun_of(b).secret_path, "ak");
+    EXPECT_EQ(aliyun_of(b).access_key_secret->reveal(), "credential-secret-value");
+    EXPECT_EQ(aliyun_of(b).auth_mode, AuthMode::ststoken);
+    EXPECT_EQ(aliyun_of(b).security_token_file, (dir_ / "token").string());
+    EXPECT_EQ(aliyun_of(b).sign_method, SignMethod::hmacmd5);
+    EXPECT_EQ(aliyun_of(b).iot_instance_id, "");
     EXPECT_EQ(b.client_ids, std::vector<std::string>{"edge-factory.b_2-100%"});
     EXPECT_EQ(b.heartbeat, 300s);
     EXPECT_EQ(b.credit, 10000);
@@ -269,7 +270,7 @@ TEST_F(ConfigLoad, GroupsInheritingTheDefaultSecretShareOneCopy) {
     const auto config = load_ok(kMinimal + "  - name: b\n    consumer_group_id: CG-B\n");
     ASSERT_NE(config, nullptr);
     ASSERT_EQ(config->groups.size(), 2U);
-    EXPECT_EQ(config->groups[0].access_key_secret, config->groups[1].access_key_secret);
+    EXPECT_EQ(aliyun_of(config->groups[0]).access_key_secret, aliyun_of(config->groups[1]).access_key_secret);
 }
 
 TEST_F(ConfigLoad, AGroupsSecretSourceReplacesTheDefaultOne) {
@@ -280,12 +281,12 @@ TEST_F(ConfigLoad, AGroupsSecretSourceReplacesTheDefaultOne) {
                                 "    access_key_secret_file: {dir}/other-secret\n");
     ASSERT_NE(config, nullptr);
     ASSERT_EQ(config->groups.size(), 3U);
-    EXPECT_EQ(config->groups[1].secret_source, SecretSource::inline_value);
-    EXPECT_EQ(config->groups[1].secret_path, "");
-    EXPECT_EQ(config->groups[1].access_key_secret->reveal(), "inline-secret-value");
-    EXPECT_EQ(config->groups[2].secret_source, SecretSource::file);
+    EXPECT_EQ(aliyun_of(config->groups[1]).secret_source, SecretSource::inline_value);
+    EXPECT_EQ(aliyun_of(config->groups[1]).secret_path, "");
+    EXPECT_EQ(aliyun_of(config->groups[1]).access_key_secret->reveal(), "inline-secret-value");
+    EXPECT_EQ(aliyun_of(config->groups[2]).secret_source, SecretSource::file);
     // Trailing white space (the editor's final newline) is not part of the secret.
-    EXPECT_EQ(config->groups[2].access_key_secret->reveal(), "other-secret-value");
+    EXPECT_EQ(aliyun_of(config->groups[2]).access_key_secret->reveal(), "other-secret-value");
 }
 
 TEST_F(ConfigLoad, EmptySectionsMeanDefaults) {
@@ -420,8 +421,8 @@ TEST_F(ConfigLoad, ReloadingReadsTheSecretFileAgain) {
     const auto after = load_ok(kMinimal);
     ASSERT_NE(before, nullptr);
     ASSERT_NE(after, nullptr);
-    EXPECT_EQ(before->groups[0].access_key_secret->reveal(), kSecret);
-    EXPECT_EQ(after->groups[0].access_key_secret->reveal(), "rotated-secret");
+    EXPECT_EQ(aliyun_of(before->groups[0]).access_key_secret->reveal(), kSecret);
+    EXPECT_EQ(aliyun_of(after->groups[0]).access_key_secret->reveal(), "rotated-secret");
 }
 
 // ---- the shipped example -------------------------------------------------------
@@ -436,7 +437,7 @@ TEST_F(ConfigLoad, ShippedExampleLoadsOnceItsSecretFileExists) {
     ASSERT_NE(config, nullptr);
     ASSERT_EQ(config->groups.size(), 1U);
     EXPECT_EQ(config->groups[0].name, "factory-a");
-    EXPECT_EQ(config->groups[0].secret_source, SecretSource::file);
+    EXPECT_EQ(aliyun_of(config->groups[0]).secret_source, SecretSource::file);
     EXPECT_EQ(config->groups[0].client_ids, std::vector<std::string>{"gw1-factory-a"});
 }
 
@@ -486,7 +487,7 @@ TEST_F(ConfigLoad, FindGroupByName) {
     const auto config = load_ok(kMinimal + "  - name: b\n    consumer_group_id: CG-B\n");
     ASSERT_NE(config, nullptr);
     ASSERT_NE(config->find_group("b"), nullptr);
-    EXPECT_EQ(config->find_group("b")->consumer_group_id, "CG-B");
+    EXPECT_EQ(aliyun_of(*config->find_group("b")).consumer_group_id, "CG-B");
     EXPECT_EQ(config->find_group("c"), nullptr);
 }
 

@@ -16,6 +16,8 @@ std::map<std::string, std::string> as_map(const JournalEntryBuffers& buffers) {
     return out;
 }
 
+const std::vector<RecordField> kDeviceFields{{"IOT_PRODUCT_KEY", "a1PK"}, {"IOT_DEVICE_NAME", "pump-7"}};
+
 MessageRecord full_record() {
     MessageRecord r;
     r.group = "factory-a";
@@ -24,7 +26,7 @@ MessageRecord full_record() {
     r.topic = "/a1PK/pump-7/thing/event/property/post";
     r.message_id = "1324198300680719360";
     r.generate_time = "1613635594038";
-    r.device = device_from_topic(*r.topic);
+    r.fields = &kDeviceFields;
     r.body = "{\"items\":{\"Temperature\":{\"value\":24}}}";
     return r;
 }
@@ -109,6 +111,31 @@ TEST(JsonLine, NonUtf8GroupIsTheFirstMemberAndStaysValidJson) {
     EXPECT_EQ(line,
               "{\"group\":\"base64:/g==\",\"groupId\":\"CG\",\"clientId\":\"c\","
               "\"payloadEncoding\":\"utf-8\",\"payload\":\"x\"}\n");
+}
+
+// A profile's fields: in the journal as named, in a JSON line in camelCase
+// without IOT_; an empty value and a group without an ID are left out.
+TEST(ProfileFields, AreNamedByOneRule) {
+    const std::vector<RecordField> fields{
+        {"IOT_DEVICE_ID", "d-1"}, {"IOT_EVENT_TYPE", "report"}, {"IOT_PROP_ROOM_2", "7"}, {"IOT_SUBJECT", ""}};
+    MessageRecord r;
+    r.group = "g";
+    r.client_id = "c";
+    r.fields = &fields;
+    r.body = "x";
+    JournalEntryBuffers buffers;
+    build_journal_fields(r, "id", buffers);
+    const auto f = as_map(buffers);
+    EXPECT_EQ(f.at("IOT_DEVICE_ID"), "d-1");
+    EXPECT_EQ(f.at("IOT_EVENT_TYPE"), "report");
+    EXPECT_EQ(f.at("IOT_PROP_ROOM_2"), "7");
+    EXPECT_EQ(f.count("IOT_SUBJECT"), 0U);
+    EXPECT_EQ(f.count("IOT_CONSUMER_GROUP_ID"), 0U);
+    std::string line;
+    build_json_line(r, line);
+    EXPECT_EQ(line,
+              "{\"group\":\"g\",\"deviceId\":\"d-1\",\"eventType\":\"report\",\"propRoom2\":\"7\","
+              "\"clientId\":\"c\",\"payloadEncoding\":\"utf-8\",\"payload\":\"x\"}\n");
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "iot-amqpd/cloud_profile.hpp"
+#include "iot-amqpd/clouds/aliyun.hpp"
 #include "temp_dir.hpp"
 
 namespace iot {
