@@ -6,6 +6,9 @@
 #include <proton/types.hpp>
 #include <proton/value.hpp>
 
+#include <array>
+#include <charconv>
+
 namespace iot {
 namespace {
 
@@ -78,6 +81,40 @@ bool PropertyReader::next(std::string_view& key) {
 
 ValueRead PropertyReader::value(std::string& scratch, std::string_view& text) {
     return value_text(data_, scratch, text);
+}
+
+ValueRead PropertyReader::scalar_value(std::string& scratch, std::string_view& text) {
+    const ValueRead usual = value_text(data_, scratch, text);
+    if (usual != ValueRead::unusual) return usual;
+    std::array<char, 64> buffer{};
+    char* end = buffer.data();
+    switch (pn_data_type(data_)) {
+        case PN_FLOAT:
+            end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), pn_data_get_float(data_)).ptr;
+            break;
+        case PN_DOUBLE:
+            end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), pn_data_get_double(data_)).ptr;
+            break;
+        case PN_UUID: {
+            const pn_uuid_t uuid = pn_data_get_uuid(data_);
+            static constexpr char kHex[] = "0123456789abcdef";
+            for (std::size_t i = 0; i < sizeof uuid.bytes; ++i) {
+                if (i == 4 || i == 6 || i == 8 || i == 10) *end++ = '-';
+                const auto byte = static_cast<unsigned char>(uuid.bytes[i]);
+                *end++ = kHex[byte >> 4U];
+                *end++ = kHex[byte & 0xFU];
+            }
+            break;
+        }
+        case PN_CHAR:
+            scratch = std::to_string(pn_data_get_char(data_));
+            text = scratch;
+            return ValueRead::text;
+        default: return ValueRead::unusual;
+    }
+    scratch.assign(buffer.data(), end);
+    text = scratch;
+    return ValueRead::text;
 }
 
 std::optional<std::string_view> property_by_copy(const proton::message& message, const char* key,

@@ -44,6 +44,9 @@ public:
     // The current entry's value as text: a view into the message, or into
     // `scratch` for numbers; `unusual` for a type only proton-cpp can print.
     ValueRead value(std::string& scratch, std::string_view& text);
+    // As value(), and floating point numbers, UUIDs and characters in their
+    // usual text forms too; `unusual` only for a list, map, array or described value.
+    ValueRead scalar_value(std::string& scratch, std::string_view& text);
 
 private:
     InPlaceValue cursor_;

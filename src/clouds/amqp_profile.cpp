@@ -116,19 +116,10 @@ void Settings::describe(const proton::message& message, MessageScratch& scratch,
         std::string& name = scratch.texts[2 * i];
         std::string& value = scratch.texts[2 * i + 1];
         field_name(key, name);
+        // A list, map or described value has no one-line text form: left out.
         std::string_view text;
-        switch (reader.value(value, text)) {
-            case ValueRead::absent: continue;
-            case ValueRead::text: break;
-            case ValueRead::unusual: {
-                const std::string key_text(key);
-                const std::optional<std::string_view> copy = property_by_copy(message, key_text.c_str(), value);
-                if (!copy) continue;
-                text = *copy;
-                break;
-            }
-        }
-        if (!text.empty()) scratch.fields.push_back({name, text});
+        if (reader.scalar_value(value, text) == ValueRead::text && !text.empty())
+            scratch.fields.push_back({name, text});
     }
     record.fields = &scratch.fields;
     record.body = body_bytes(message.body(), scratch.body);
