@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -181,8 +183,28 @@ void PrivateRabbitmq::start(const RabbitmqOptions& options) {
     throw std::runtime_error("the private RabbitMQ node found its ports taken (eaddrinuse) 3 times");
 }
 
+namespace {
+
+// The directories of nodes whose test process was killed (SIGKILL, a ctest
+// timeout) before its destructor ran: PR_SET_PDEATHSIG ended their beam and
+// epmd, but files can only be swept by the next start. A directory is named
+// after its owner's pid and removed only once that process is gone.
+void remove_directories_of_dead_owners(const std::filesystem::path& parent) {
+    const std::string prefix = "iot-rabbitmq-";
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const pid_t owner = static_cast<pid_t>(std::atoll(name.c_str() + prefix.size()));
+        if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(entry.path(), error);
+    }
+}
+
+}  // namespace
+
 bool PrivateRabbitmq::try_start() {
-    dir_ = std::make_unique<TempDir>("iot-rabbitmq");
+    dir_ = std::make_unique<TempDir>("iot-rabbitmq-" + std::to_string(::getpid()));
+    remove_directories_of_dead_owners(dir_->path().parent_path());
     static std::atomic<int> nodes{0};
     node_name_ = "iot-test-" + std::to_string(::getpid()) + "-" + std::to_string(++nodes) + "@localhost";
     dist_port_ = pick_dist_port();
