@@ -70,12 +70,16 @@ public:
     [[nodiscard]] AmqpEndpoint endpoint(bool tls = true) const;
 
     // The AMQP 1.0 address of an existing queue, as source or target:
-    // "/amq/queue/NAME" (the 3.10 plugin; "/queue/NAME" would declare the
-    // queue from the terminus and fail against a durable one).
+    // "/amq/queue/NAME". Measured on 3.10 as a target: "/queue/NAME" and a
+    // bare "NAME" declare the queue from the terminus and fail against a
+    // durable one (amqp:precondition-failed, inequivalent arg 'durable');
+    // "/exchange/amq.default/NAME" is amqp:not-found (no exchange 'amq.default').
     [[nodiscard]] static std::string queue_address(const std::string& queue);
 
     // Publishes over AMQPS as our user and returns once the broker has
     // accepted every message (see publish_amqp). Throws std::runtime_error.
+    // Beware: RabbitMQ accepts, and drops, messages sent to a queue that does
+    // not exist ("/amq/queue/missing"): a misspelt queue loses them silently.
     void publish(const std::string& queue, const std::vector<AmqpTestMessage>& messages,
                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
 
