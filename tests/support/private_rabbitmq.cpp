@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -137,6 +138,34 @@ std::string definitions(const RabbitmqOptions& options) {
     return out.str();
 }
 
+// rabbitmq.conf: listeners on loopback, TLS with the test certificates, the
+// definitions file, the log on stdout (server.log).
+std::string configuration(const std::filesystem::path& dir, std::uint16_t amqp_port, std::uint16_t amqps_port) {
+    const TestCerts& certs = test_certs();
+    std::ostringstream out;
+    out << "listeners.tcp.1 = 127.0.0.1:" << amqp_port << "\n"
+        << "listeners.ssl.1 = 127.0.0.1:" << amqps_port << "\n"
+        << "ssl_options.cacertfile = " << certs.ca << "\n"
+        << "ssl_options.certfile = " << certs.server_cert << "\n"
+        << "ssl_options.keyfile = " << certs.server_key
+        << "\n"
+        // Clients authenticate with SASL PLAIN, not with a certificate.
+        << "ssl_options.verify = verify_none\n"
+        << "ssl_options.fail_if_no_peer_cert = false\n"
+        << "load_definitions = " << (dir / "definitions.json").string()
+        << "\n"
+        // No anonymous AMQP 1.0 logins: a wrong password must fail.
+        << "amqp1_0.default_user = none\n"
+        << "amqp1_0.default_vhost = /\n"
+        << "log.console = true\n"
+        << "log.console.level = info\n"
+        << "log.file = false\n"
+        // A test node's footprint is small; a nearly full disk must not block publishers.
+        << "vm_memory_high_watermark.absolute = 1GB\n"
+        << "disk_free_limit.absolute = 10MB\n";
+    return out.str();
+}
+
 std::string tail(const std::string& text, std::size_t max_bytes) {
     return text.size() <= max_bytes ? text : "..." + text.substr(text.size() - max_bytes);
 }
@@ -147,6 +176,21 @@ std::string random_cookie() {
     std::string cookie;
     for (const unsigned char b : bytes) cookie += static_cast<char>('A' + b % 26);
     return cookie;
+}
+
+// The directories of nodes whose test process was killed (SIGKILL, a ctest
+// timeout) before its destructor ran: PR_SET_PDEATHSIG ended their beam and
+// epmd, but files can only be swept by the next start. A directory is named
+// after its owner's pid and removed only once that process is gone.
+void remove_directories_of_dead_owners(const std::filesystem::path& parent) {
+    const std::string prefix = "iot-rabbitmq-";
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(parent, error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const pid_t owner = static_cast<pid_t>(std::atoll(name.c_str() + prefix.size()));
+        if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(entry.path(), error);
+    }
 }
 
 }  // namespace
@@ -183,39 +227,28 @@ void PrivateRabbitmq::start(const RabbitmqOptions& options) {
     throw std::runtime_error("the private RabbitMQ node found its ports taken (eaddrinuse) 3 times");
 }
 
-namespace {
-
-// The directories of nodes whose test process was killed (SIGKILL, a ctest
-// timeout) before its destructor ran: PR_SET_PDEATHSIG ended their beam and
-// epmd, but files can only be swept by the next start. A directory is named
-// after its owner's pid and removed only once that process is gone.
-void remove_directories_of_dead_owners(const std::filesystem::path& parent) {
-    const std::string prefix = "iot-rabbitmq-";
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(parent, error)) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) != 0) continue;
-        const pid_t owner = static_cast<pid_t>(std::atoll(name.c_str() + prefix.size()));
-        if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(entry.path(), error);
-    }
-}
-
-}  // namespace
-
 bool PrivateRabbitmq::try_start() {
     dir_ = std::make_unique<TempDir>("iot-rabbitmq-" + std::to_string(::getpid()));
     remove_directories_of_dead_owners(dir_->path().parent_path());
     static std::atomic<int> nodes{0};
     node_name_ = "iot-test-" + std::to_string(::getpid()) + "-" + std::to_string(++nodes) + "@localhost";
     dist_port_ = pick_dist_port();
-    do {
-        epmd_port_ = bind_port(0);
-        amqp_port_ = bind_port(0);
-        amqps_port_ = bind_port(0);
-    } while (epmd_port_ == dist_port_ || amqp_port_ == dist_port_ || amqps_port_ == dist_port_ ||
-             amqp_port_ == epmd_port_ || amqps_port_ == epmd_port_ || amqps_port_ == amqp_port_);
+    // Three more free ports, distinct and outside the distribution's.
+    std::vector<std::uint16_t> taken;
+    const auto pick = [&] {
+        for (;;) {
+            const std::uint16_t port = bind_port(0);
+            const bool distribution = port == dist_port_ || (port >= dist_port_ + kCtlPortOffset &&
+                                                             port < dist_port_ + kCtlPortOffset + kCtlPortCount);
+            if (port == 0 || distribution || std::find(taken.begin(), taken.end(), port) != taken.end()) continue;
+            taken.push_back(port);
+            return port;
+        }
+    };
+    epmd_port_ = pick();
+    amqp_port_ = pick();
+    amqps_port_ = pick();
 
-    const TestCerts& certs = test_certs();
     const auto& d = dir_->path();
     // rabbitmqctl authenticates to the node with this cookie in $HOME; written
     // before either starts, so neither makes one of its own.
@@ -223,26 +256,7 @@ bool PrivateRabbitmq::try_start() {
     write_file(d / "rabbitmq-env.conf", "");  // instead of /etc/rabbitmq's
     write_file(d / "enabled_plugins", "[rabbitmq_amqp1_0].\n");
     write_file(d / "definitions.json", definitions(options_));
-    write_file(d / "rabbitmq.conf",
-               "listeners.tcp.1 = 127.0.0.1:" + std::to_string(amqp_port_) + "\n" +
-                   "listeners.ssl.1 = 127.0.0.1:" + std::to_string(amqps_port_) + "\n" +
-                   "ssl_options.cacertfile = " + certs.ca + "\n" + "ssl_options.certfile = " + certs.server_cert +
-                   "\n" + "ssl_options.keyfile = " + certs.server_key + "\n" +
-                   // The daemon authenticates with SASL PLAIN, not a client certificate.
-                   "ssl_options.verify = verify_none\n"
-                   "ssl_options.fail_if_no_peer_cert = false\n"
-                   "load_definitions = " +
-                   (d / "definitions.json").string() +
-                   "\n"
-                   // No anonymous AMQP 1.0 logins: a wrong password must fail.
-                   "amqp1_0.default_user = none\n"
-                   "amqp1_0.default_vhost = /\n"
-                   "log.console = true\n"
-                   "log.console.level = info\n"
-                   "log.file = false\n"
-                   // A test node's footprint is small; a nearly full disk must not block publishers.
-                   "vm_memory_high_watermark.absolute = 1GB\n"
-                   "disk_free_limit.absolute = 10MB\n");
+    write_file(d / "rabbitmq.conf", configuration(d, amqp_port_, amqps_port_));
     // The distribution listener on loopback too (its default is every
     // interface). A quorum queue's message count is refreshed at its tick
     // (5 s by default): queue_depth() follows it sooner.
