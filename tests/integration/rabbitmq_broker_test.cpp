@@ -236,6 +236,8 @@ TEST_F(RabbitmqBroker, PublishedMessagesArriveIntactOverTlsAndAcceptingEmptiesTh
                                                                       : "nothing");
 }
 
+// The refusal arrives about 3 s after the attempt (measured: RabbitMQ holds
+// a failed login before it answers).
 TEST_F(RabbitmqBroker, WrongPasswordIsRefused) {
     AmqpEndpoint endpoint = broker_->endpoint();
     endpoint.password = "not-the-password";

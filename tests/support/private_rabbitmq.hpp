@@ -18,10 +18,9 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "amqp_publisher.hpp"
@@ -36,7 +35,7 @@ struct RabbitmqOptions {
     std::string user = "iot-tests";  // the only user: SASL PLAIN, all rights on vhost "/"
     std::string password = "iot-tests-secret";
     std::vector<std::string> classic_queues = {"telemetry"};  // durable classic queues, made at boot
-    std::vector<std::string> quorum_queues;                   // durable quorum queues; each adds seconds to the start
+    std::vector<std::string> quorum_queues;                   // durable quorum queues, made at boot
 };
 
 class PrivateRabbitmq {
@@ -64,7 +63,9 @@ public:
     // The AMQPS listener's certificate is test_certs().server_cert (SAN
     // localhost, 127.0.0.1, ::1), so clients verify it against this CA.
     [[nodiscard]] std::string ca_file() const;
-    // Where a client connects: "localhost" verifies against the certificate.
+    // Where a client connects: "localhost". proton-cpp 0.37 does not verify the
+    // certificate for "127.0.0.1" (amqp:connection:framing-error, certificate
+    // verify failed) although it has that IP SAN.
     [[nodiscard]] static std::string host() { return "localhost"; }
     // The endpoint a client of our user reaches the AMQPS (tls) or AMQP listener at.
     [[nodiscard]] AmqpEndpoint endpoint(bool tls = true) const;
@@ -84,7 +85,9 @@ public:
                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
 
     // Messages in the queue, ready plus delivered but not yet settled
-    // (`rabbitmqctl list_queues messages`, ~1 s). Throws when the queue is unknown.
+    // (`rabbitmqctl list_queues messages`, ~0.5 s). Throws when the queue is
+    // unknown. A classic queue answers itself; a quorum queue's count is a
+    // statistic refreshed every 0.5 s here, so wait for it with wait_until.
     [[nodiscard]] std::int64_t queue_depth(const std::string& queue);
     // Drops every message of the queue (between the tests sharing a node).
     void purge_queue(const std::string& queue);
@@ -94,8 +97,9 @@ public:
     // its AMQP 1.0 connection stays open until the client closes it.
     void close_all_connections();
     // Stops the node and boots it again on the same ports with the same data
-    // (durable queues keep their messages), as a broker restart would: clients
-    // see their TCP connection end. ~2 s to stop, seconds to boot.
+    // (durable queues keep their persistent messages), as a broker restart
+    // would: a client sees its session end (amqp:internal-error "shutdown") or
+    // its connection aborted. 1-4 s to stop, seconds to boot.
     void restart();
 
     // The node's console log (rabbitmq.conf's log.console), its last `max_bytes`.
