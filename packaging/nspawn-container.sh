@@ -32,9 +32,11 @@ leader=
 # the test certificates, Python with proton for the vendor-sample fidelity
 # test, and what the harness calls (unshare, mount: util-linux, mount). One set
 # for both users, so the first run's debootstrap builds the whole cache.
+# rabbitmq-server for the tests' private broker nodes (its system node and
+# epmd's units are disabled in the rootfs: see prepare_rootfs).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 container_base_packages=(systemd systemd-sysv dbus procps man-db util-linux mount cmake openssl python3
-                         python3-qpid-proton)
+                         python3-qpid-proton rabbitmq-server)
 
 timing() { log "TIME: $1 $((SECONDS - $2))s"; }
 
@@ -141,6 +143,12 @@ prepare_rootfs() {  # prepare_rootfs PACKAGE...
             sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" && apt-get clean' \
             sh "${missing[@]}" </dev/null >"$cache/apt.log" 2>&1 || { tail -n 20 "$cache/apt.log"; die "apt-get in the rootfs failed"; }
         fix_name_resolution "$rootfs"
+    fi
+    # Installed without a running systemd, a package's units are only
+    # enabled; disabled, the container does not boot a system RabbitMQ node
+    # (the tests start private ones) or epmd.
+    if [ -e "$rootfs/lib/systemd/system/rabbitmq-server.service" ]; then
+        systemctl --root="$rootfs" disable --quiet rabbitmq-server.service epmd.socket epmd.service 2>/dev/null || true
     fi
     flock -s 9
     timing rootfs "$t0"
