@@ -288,6 +288,24 @@ void ConnectionSlot::on_receiver_close(proton::receiver& receiver) {
 // that does not echo `closed`, or the peer detaching on its own.
 void ConnectionSlot::on_receiver_detach(proton::receiver& receiver) { on_receiver_close(receiver); }
 
+// The peer ended the session, and the link with it (RabbitMQ ends the session
+// for an attach it refuses and when its side of the connection is closed by an
+// operator): the connection alone is of no use, so start over.
+void ConnectionSlot::on_session_close(proton::session& session) {
+    if (state_ == State::detaching) {
+        finish_close();
+    } else if (state_ == State::connecting) {
+        if (condition_name_.empty()) condition_name_ = "amqp:session:ended";
+        session.connection().close();
+        state_ = State::closing;
+    }
+}
+
+void ConnectionSlot::on_session_error(proton::session& session) {
+    condition_name_ = session.error().name();
+    condition_description_ = session.error().description();
+}
+
 void ConnectionSlot::on_receiver_error(proton::receiver& receiver) {
     condition_name_ = receiver.error().name();
     condition_description_ = receiver.error().description();

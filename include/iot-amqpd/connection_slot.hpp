@@ -73,6 +73,8 @@ private:
     void on_receiver_close(proton::receiver& receiver) override;
     void on_receiver_detach(proton::receiver& receiver) override;
     void on_receiver_error(proton::receiver& receiver) override;
+    void on_session_close(proton::session& session) override;
+    void on_session_error(proton::session& session) override;
     void on_connection_error(proton::connection& connection) override;
     void on_transport_error(proton::transport& transport) override;
     void on_transport_close(proton::transport& transport) override;

@@ -56,12 +56,18 @@ GroupSpec* DaemonConfig::find_group(const std::string& name) {
 
 std::string DaemonConfig::to_yaml() const {
     std::ostringstream yaml;
+    // The Alibaba keys under defaults: serve only Alibaba groups; with none
+    // they would be an error (a cloud's key no group uses).
+    const bool aliyun = groups.empty() || std::any_of(groups.begin(), groups.end(), [](const GroupSpec& g) {
+                            return g.cloud.empty() || g.cloud == "aliyun";
+                        });
     yaml << "# written by the integration test harness\n"
          << "defaults:\n"
-         << "  endpoint: " << yaml_quote(endpoint) << "\n"
-         << "  access_key_id: " << yaml_quote(access_key_id) << "\n"
-         << "  access_key_secret_file: " << yaml_quote(access_key_secret_file) << "\n"
-         << "  client_id: " << yaml_quote(client_id) << "\n"
+         << "  endpoint: " << yaml_quote(endpoint) << "\n";
+    if (aliyun)
+        yaml << "  access_key_id: " << yaml_quote(access_key_id) << "\n"
+             << "  access_key_secret_file: " << yaml_quote(access_key_secret_file) << "\n";
+    yaml << "  client_id: " << yaml_quote(client_id) << "\n"
          << "  heartbeat: " << heartbeat << "\n"
          << "  credit: " << credit << "\n"
          << "  reconnect:\n"
@@ -76,8 +82,10 @@ std::string DaemonConfig::to_yaml() const {
     yaml << "consumer_groups:\n";
     if (groups.empty()) yaml << "  []\n";
     for (const auto& group : groups) {
-        yaml << "  - name: " << yaml_quote(group.name) << "\n"
-             << "    consumer_group_id: " << yaml_quote(group.consumer_group_id) << "\n";
+        yaml << "  - name: " << yaml_quote(group.name) << "\n";
+        if (!group.cloud.empty()) yaml << "    cloud: " << group.cloud << "\n";
+        if (!group.consumer_group_id.empty())
+            yaml << "    consumer_group_id: " << yaml_quote(group.consumer_group_id) << "\n";
         if (group.connections) yaml << "    connections: " << *group.connections << "\n";
         if (group.credit) yaml << "    credit: " << *group.credit << "\n";
         if (group.heartbeat) yaml << "    heartbeat: " << *group.heartbeat << "\n";

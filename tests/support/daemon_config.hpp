@@ -13,7 +13,8 @@ namespace iot::test {
 
 struct GroupSpec {
     std::string name;
-    std::string consumer_group_id;
+    std::string consumer_group_id;  // aliyun only; empty: not written
+    std::string cloud;              // empty: aliyun (the default, not written)
     std::optional<int> connections;
     std::optional<int> credit;
     std::optional<std::string> heartbeat;
@@ -22,7 +23,7 @@ struct GroupSpec {
 };
 
 struct DaemonConfig {
-    // defaults: (every group inherits these)
+    // defaults: (every group inherits these; the Alibaba keys only while an Alibaba group exists)
     std::string endpoint;  // amqps://localhost:PORT
     std::string access_key_id;
     std::string access_key_secret_file;

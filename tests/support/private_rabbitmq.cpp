@@ -385,10 +385,15 @@ void PrivateRabbitmq::publish(const std::string& queue, const std::vector<AmqpTe
     publish_amqp(endpoint(true), queue_address(queue), messages, timeout);
 }
 
-std::int64_t PrivateRabbitmq::queue_depth(const std::string& queue) {
-    // "NAME\tMESSAGES" per line; `messages` is messages_ready + messages_unacknowledged.
-    const std::string out =
-        rabbitmqctl({"list_queues", "--quiet", "--no-table-headers", "name", "messages"}, kCtlTimeout);
+std::int64_t PrivateRabbitmq::queue_depth(const std::string& queue) { return queue_column(queue, "messages"); }
+
+std::int64_t PrivateRabbitmq::unacknowledged(const std::string& queue) {
+    return queue_column(queue, "messages_unacknowledged");
+}
+
+std::int64_t PrivateRabbitmq::queue_column(const std::string& queue, const std::string& column) {
+    // "NAME\tVALUE" per line; `messages` is messages_ready + messages_unacknowledged.
+    const std::string out = rabbitmqctl({"list_queues", "--quiet", "--no-table-headers", "name", column}, kCtlTimeout);
     std::istringstream lines(out);
     std::string line;
     while (std::getline(lines, line)) {

@@ -89,6 +89,9 @@ public:
     // unknown. A classic queue answers itself; a quorum queue's count is a
     // statistic refreshed every 0.5 s here, so wait for it with wait_until.
     [[nodiscard]] std::int64_t queue_depth(const std::string& queue);
+    // Messages delivered to a consumer and not yet settled by it
+    // (`rabbitmqctl list_queues messages_unacknowledged`).
+    [[nodiscard]] std::int64_t unacknowledged(const std::string& queue);
     // Drops every message of the queue (between the tests sharing a node).
     void purge_queue(const std::string& queue);
     // `rabbitmqctl close_all_connections`. On 3.10 this closes the internal
@@ -108,6 +111,7 @@ public:
     [[nodiscard]] std::chrono::steady_clock::duration start_time() const noexcept { return start_time_; }
 
 private:
+    [[nodiscard]] std::int64_t queue_column(const std::string& queue, const std::string& column);
     bool try_start();
     // Starts beam on the prepared directory and ports and waits until the node
     // runs; false when its ports were taken (eaddrinuse), throws otherwise.

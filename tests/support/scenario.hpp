@@ -101,6 +101,9 @@ public:
     // as a secret that must never appear in output.
     void write_secret(const std::string& value);
     [[nodiscard]] const std::string& correct_secret() const noexcept { return secret_; }
+    // Another secret the daemon is given (a broker password, an access code):
+    // no_secret_leaked() and diagnostics() treat it as the AccessKey secret.
+    void add_secret(const std::string& value) { all_secrets_.push_back(value); }
     [[nodiscard]] const std::string& access_key_id() const noexcept { return access_key_id_; }
 
     // ---- the daemon ----
