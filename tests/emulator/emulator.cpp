@@ -185,7 +185,7 @@ public:
         if (options_.accounts->iotda)
             for (const auto& queue : options_.accounts->iotda->queues) {
                 const std::string key = iotda_queue_key(queue);
-                auto group = std::make_unique<GroupState>(options_.ack_timeout, options_.redelivery_delay);
+                auto group = std::make_unique<GroupState>(options_.iotda.ack_timeout, options_.redelivery_delay);
                 group->queue.set_backlog_rate(options_.backlog_rate, Clock::now());
                 groups_.emplace(key, std::move(group));
                 stats_.groups[key];

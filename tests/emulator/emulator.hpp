@@ -45,6 +45,9 @@ struct IotdaLimits {
     std::size_t max_links_per_connection = 10;      // receiver links
     std::uint32_t min_idle_timeout_ms = 1000;       // the client's advertised idle-time-out
     std::uint32_t max_idle_timeout_ms = 600000;
+    // Huawei documents none: a sent, unsettled message waits for the link's
+    // loss. Alibaba's 30 s by default, so a lost disposition still comes back.
+    std::chrono::milliseconds ack_timeout{30000};
 };
 
 struct EmulatorOptions {

@@ -8,7 +8,7 @@
 //       [--handshake-deadline 15s] [--redelivery-delay 0s] [--max-clients 64]
 //       [--max-attempts-per-minute 100] [--log-file FILE|-]
 //       [--iotda-skew 5m] [--iotda-max-connections 32] [--iotda-max-links 10]
-//       [--iotda-min-idle 1s] [--iotda-max-idle 600s]
+//       [--iotda-min-idle 1s] [--iotda-max-idle 600s] [--iotda-ack-timeout 30s]
 //
 // --strict refuses replayed timestamps and turns on the cloud's push limits:
 // 1000 msg/s per connection, 200 msg/s per group for redeliveries (the backlog).
@@ -16,7 +16,8 @@
 // --backlog-rate set them (msg/s, 0 = unlimited) with or without --strict.
 // --handshake-deadline: TCP accept -> SASL done, else the socket is closed (15 s).
 // --iotda-*: the Huawei IoTDA dialect's clock window, connections per access
-// key, receiver links per connection and accepted idle-time-out range.
+// key, receiver links per connection, accepted idle-time-out range and the
+// ack timeout of its queues (Huawei documents none; Alibaba's 30 s by default).
 //   iot-amqpd-emulator ctl --control PATH <command words...>
 //   iot-amqpd-emulator bench --cert server.pem --key server.key --ca ca.pem
 //       [--count N] [--credit C] [--size B]
@@ -58,6 +59,7 @@ void usage(std::FILE* out) {
         "                          [--redelivery-delay 0s] [--max-clients 64] [--max-attempts-per-minute 100]\n"
         "                          [--log-file FILE|-] [--iotda-skew 5m] [--iotda-max-connections 32]\n"
         "                          [--iotda-max-links 10] [--iotda-min-idle 1s] [--iotda-max-idle 600s]\n"
+        "                          [--iotda-ack-timeout 30s]\n"
         "       iot-amqpd-emulator ctl --control SOCKET <command words...>\n"
         "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n"
         "\n"
@@ -68,7 +70,8 @@ void usage(std::FILE* out) {
         "  --backlog-rate R   redeliveries, msg/s per group, 0 = unlimited (default: 200 with --strict, else 0)\n"
         "  --handshake-deadline D  close a socket not authenticated D after accept (15s)\n"
         "  --iotda-*          the IoTDA dialect (user names accessKey=...): clock window, connections per\n"
-        "                     access key, receiver links per connection, accepted idle-time-out range\n"
+        "                     access key, receiver links per connection, accepted idle-time-out range,\n"
+        "                     ack timeout of the queues\n"
         "\n"
         "control commands (ctl, or one line each on the control socket; see control_protocol.hpp):\n"
         "  publish group=G count=N [rate=R] [size=B] [kind=K|mixed] [id_prefix=P] [dup=K] [premade=0|1] ...\n"
@@ -263,7 +266,8 @@ int run_server(int argc, char** argv) {
                                   "iotda-max-connections",
                                   "iotda-max-links",
                                   "iotda-min-idle",
-                                  "iotda-max-idle"},
+                                  "iotda-max-idle",
+                                  "iotda-ack-timeout"},
                                  false);
     if (!args) {
         usage(stderr);
@@ -289,6 +293,7 @@ int run_server(int argc, char** argv) {
         {"handshake-deadline", &options.handshake_deadline},
         {"redelivery-delay", &options.redelivery_delay},
         {"iotda-skew", &options.iotda.skew},
+        {"iotda-ack-timeout", &options.iotda.ack_timeout},
     };
     for (const auto& [key, target] : durations) {
         const auto it = args->values.find(key);
