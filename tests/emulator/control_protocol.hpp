@@ -38,6 +38,8 @@
 //          last_timestamp, user_names = every attempt's user name, oldest first)
 //          and "iotda_auth_failures_unparsed".
 //   clients: an IoTDA connection has "group":"" and its access key as "client_id".
+//   refuse_auth and stall seconds=S concern both dialects; drop and close
+//   without group= or queue= concern every connection of both.
 //
 // Values may be double-quoted ("a b"); unknown keys are errors.
 #pragma once

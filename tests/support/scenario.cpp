@@ -198,6 +198,13 @@ emu::Json Scenario::publish(const std::string& consumer_group_id, std::size_t co
     return emulator(command);
 }
 
+emu::Json Scenario::publish_queue(const std::string& queue, std::size_t count, const std::string& id_prefix,
+                                  const std::string& extra) {
+    std::string command = "publish queue=" + queue + " count=" + std::to_string(count) + " id_prefix=" + id_prefix;
+    if (!extra.empty()) command += " " + extra;
+    return emulator(command);
+}
+
 GroupCounters Scenario::counters(const std::string& consumer_group_id) {
     return counters_of(emulator("stats")["groups"][consumer_group_id]);
 }

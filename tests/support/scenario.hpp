@@ -86,6 +86,9 @@ public:
     // publish group=<cgid> count=N id_prefix=<P> <extra>; returns the reply.
     emu::Json publish(const std::string& consumer_group_id, std::size_t count, const std::string& id_prefix,
                       const std::string& extra = "");
+    // publish queue=<name> count=N id_prefix=<P> <extra> (IoTDA; request ids <P>-<n>).
+    emu::Json publish_queue(const std::string& queue, std::size_t count, const std::string& id_prefix,
+                            const std::string& extra = "");
     [[nodiscard]] GroupCounters counters(const std::string& consumer_group_id);
     // An IoTDA queue's counters (stats "queues"; connections and links count
     // the receiver links attached to it).
