@@ -35,7 +35,7 @@ const Account* Accounts::find(const std::string& access_key_id) const {
     return nullptr;
 }
 
-Accounts parse_accounts(const std::string& yaml_text) {
+Accounts parse_accounts(const std::string& yaml_text, const std::string& base_dir) {
     YAML::Node root;
     try {
         root = YAML::Load(yaml_text);
@@ -45,7 +45,7 @@ Accounts parse_accounts(const std::string& yaml_text) {
     if (!root.IsMap()) throw std::runtime_error("accounts file must be a mapping");
     for (const auto& entry : root) {
         const auto key = entry.first.as<std::string>();
-        if (key != "instance_id" && key != "accounts" && key != "consumer_groups")
+        if (key != "instance_id" && key != "accounts" && key != "consumer_groups" && key != "iotda")
             throw std::runtime_error("accounts file: unknown key " + key);
     }
     Accounts out;
@@ -53,7 +53,10 @@ Accounts parse_accounts(const std::string& yaml_text) {
     const auto listed_groups = string_list(root["consumer_groups"], "consumer_groups");
     out.consumer_groups.insert(listed_groups.begin(), listed_groups.end());
 
+    if (const auto iotda = root["iotda"]) out.iotda = parse_iotda_tenant(iotda, base_dir);
     const auto accounts = root["accounts"];
+    // A file for the IoTDA dialect alone needs no Alibaba account.
+    if (out.iotda && !accounts && listed_groups.empty()) return out;
     if (!accounts || !accounts.IsSequence() || accounts.size() == 0)
         throw std::runtime_error("accounts: at least one account is required");
     for (std::size_t i = 0; i < accounts.size(); ++i) {
@@ -86,7 +89,8 @@ Accounts load_accounts(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     try {
-        return parse_accounts(text.str());
+        const auto slash = path.rfind('/');
+        return parse_accounts(text.str(), slash == std::string::npos ? "." : path.substr(0, slash));
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(path + ": " + e.what());
     }

@@ -52,6 +52,15 @@ double to_double(const std::string& key, const std::string& text) {
     return value;
 }
 
+// group=<cgid> or queue=<IoTDA queue> as the emulator's group key; "" for neither.
+std::string target(const Command& cmd) {
+    const auto* group = arg(cmd, "group");
+    const auto* queue = arg(cmd, "queue");
+    if (group != nullptr && queue != nullptr) throw std::invalid_argument(cmd.name + ": group= or queue=, not both");
+    if (queue != nullptr) return iotda_queue_key(*queue);
+    return group != nullptr ? *group : "";
+}
+
 // seconds=S, or ms=N where the command allows it; exactly one.
 std::chrono::milliseconds duration_arg(const Command& cmd, bool allow_ms = false) {
     const std::string* s = arg(cmd, "seconds");
@@ -64,7 +73,41 @@ std::chrono::milliseconds duration_arg(const Command& cmd, bool allow_ms = false
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
 }
 
+bool flag(const Command& cmd, const char* key, bool fallback) {
+    const auto* v = arg(cmd, key);
+    if (v == nullptr) return fallback;
+    if (*v != "0" && *v != "1") throw std::invalid_argument(std::string(key) + " must be 0 or 1");
+    return *v == "1";
+}
+
+// publish queue=...: IoTDA envelopes; request ids are <id_prefix>-<n>.
+PublishSpec iotda_publish_spec(const Command& cmd) {
+    only_keys(cmd,
+              {"queue", "count", "rate", "devices", "resource", "request_id", "event_time_ms", "id_prefix", "dup"});
+    PublishSpec spec;
+    spec.group = iotda_queue_key(*arg(cmd, "queue"));
+    if (const auto* v = arg(cmd, "count")) spec.count = to_size("count", *v);
+    if (const auto* v = arg(cmd, "rate")) spec.rate = to_double("rate", *v);
+    if (const auto* v = arg(cmd, "dup")) spec.dup = to_size("dup", *v);
+    if (const auto* v = arg(cmd, "devices")) spec.devices = to_size("devices", *v);
+    if (const auto* v = arg(cmd, "id_prefix")) spec.id_prefix = *v + "-";
+    IotdaSpec iotda;
+    if (const auto* v = arg(cmd, "resource")) {
+        const auto resource = parse_iotda_resource(*v);
+        if (!resource) throw std::invalid_argument("resource must be device.message, device.property or mixed");
+        iotda.resource = *resource;
+    }
+    iotda.request_id = flag(cmd, "request_id", true);
+    iotda.event_time_ms = flag(cmd, "event_time_ms", true);
+    spec.iotda = iotda;
+    return spec;
+}
+
 PublishSpec publish_spec(const Command& cmd) {
+    if (arg(cmd, "queue") != nullptr) {
+        if (arg(cmd, "group") != nullptr) throw std::invalid_argument("publish: group= or queue=, not both");
+        return iotda_publish_spec(cmd);
+    }
     only_keys(cmd,
               {"group", "count", "rate", "size", "kind", "id_prefix", "dup", "devices", "body", "props", "premade"});
     PublishSpec spec;
@@ -75,10 +118,7 @@ PublishSpec publish_spec(const Command& cmd) {
     if (const auto* v = arg(cmd, "id_prefix")) spec.id_prefix = *v;
     if (const auto* v = arg(cmd, "dup")) spec.dup = to_size("dup", *v);
     if (const auto* v = arg(cmd, "devices")) spec.devices = to_size("devices", *v);
-    if (const auto* v = arg(cmd, "premade")) {
-        if (*v != "0" && *v != "1") throw std::invalid_argument("premade must be 0 or 1");
-        spec.premade = *v == "1";
-    }
+    spec.premade = flag(cmd, "premade", false);
     if (const auto* v = arg(cmd, "kind")) {
         if (*v == "mixed") {
             spec.kind.reset();
@@ -163,8 +203,10 @@ std::string ControlHandler::handle(std::string_view line) {
     try {
         if (cmd->name == "publish") {
             const PublishResult r = emulator_.publish(publish_spec(*cmd));
+            const bool queue = is_iotda_queue_key(r.group);
             return Json(Json::Object{{"ok", Json(true)},
-                                     {"group", Json(r.group)},
+                                     {queue ? "queue" : "group", Json(std::string(queue ? iotda_queue_of_key(r.group)
+                                                                                        : std::string_view(r.group)))},
                                      {"id_prefix", Json(r.id_prefix)},
                                      {"count", Json(static_cast<std::uint64_t>(r.count))},
                                      {"dup", Json(static_cast<std::uint64_t>(r.dup))},
@@ -174,18 +216,16 @@ std::string ControlHandler::handle(std::string_view line) {
                 .dump();
         }
         if (cmd->name == "drop") {
-            only_keys(*cmd, {"group"});
-            const auto* group = arg(*cmd, "group");
-            const std::size_t n = emulator_.drop_connections(group ? *group : "");
+            only_keys(*cmd, {"group", "queue"});
+            const std::size_t n = emulator_.drop_connections(target(*cmd));
             return Json(Json::Object{{"ok", Json(true)}, {"dropped", Json(static_cast<std::uint64_t>(n))}}).dump();
         }
         if (cmd->name == "close") {
-            only_keys(*cmd, {"group", "condition", "description"});
-            const auto* group = arg(*cmd, "group");
+            only_keys(*cmd, {"group", "queue", "condition", "description"});
             const auto* condition = arg(*cmd, "condition");
             const auto* description = arg(*cmd, "description");
             const std::size_t n =
-                emulator_.close_connections(group ? *group : "", condition ? *condition : "amqp:connection:forced",
+                emulator_.close_connections(target(*cmd), condition ? *condition : "amqp:connection:forced",
                                             description ? *description : "closed by the emulator (9602)");
             return Json(Json::Object{{"ok", Json(true)}, {"closed", Json(static_cast<std::uint64_t>(n))}}).dump();
         }
@@ -195,15 +235,15 @@ std::string ControlHandler::handle(std::string_view line) {
             return Json(Json::Object{{"ok", Json(true)}}).dump();
         }
         if (cmd->name == "stall") {
-            only_keys(*cmd, {"seconds", "ms", "group", "client"});
-            const auto* group = arg(*cmd, "group");
+            only_keys(*cmd, {"seconds", "ms", "group", "queue", "client"});
+            const std::string group = target(*cmd);
             const auto* client = arg(*cmd, "client");
             const auto duration = duration_arg(*cmd, true);
-            if (group == nullptr && client == nullptr) {
+            if (group.empty() && client == nullptr) {
                 emulator_.stall(duration);
                 return Json(Json::Object{{"ok", Json(true)}}).dump();
             }
-            const std::size_t n = emulator_.stall_pushes(group ? *group : "", client ? *client : "", duration);
+            const std::size_t n = emulator_.stall_pushes(group, client ? *client : "", duration);
             return Json(Json::Object{{"ok", Json(true)}, {"connections", Json(static_cast<std::uint64_t>(n))}}).dump();
         }
         if (cmd->name == "stats") {

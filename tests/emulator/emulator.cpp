@@ -18,6 +18,7 @@
 #include <proton/messaging_handler.hpp>
 #include <proton/sender.hpp>
 #include <proton/sender_options.hpp>
+#include <proton/source.hpp>
 #include <proton/ssl.hpp>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
@@ -36,6 +37,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "iotda_authenticator.hpp"
+#include "iotda_user_name.hpp"
 #include "rate_limiter.hpp"
 #include "sasl_plugin.hpp"
 #include "wire_message.hpp"
@@ -169,6 +172,7 @@ public:
         : options_(std::move(options)),
           log_(options_.log ? options_.log : std::make_shared<EventLog>()),
           auth_(options_.accounts, options_.auth),
+          iotda_auth_(options_.accounts, options_.iotda.skew),
           container_(*this, "iot-amqpd-emulator"),
           work_queue_(container_) {
         if (!options_.accounts) throw std::invalid_argument("emulator needs accounts");
@@ -178,6 +182,14 @@ public:
             groups_.emplace(name, std::move(group));
             stats_.groups[name];
         }
+        if (options_.accounts->iotda)
+            for (const auto& queue : options_.accounts->iotda->queues) {
+                const std::string key = iotda_queue_key(queue);
+                auto group = std::make_unique<GroupState>(options_.iotda.ack_timeout, options_.redelivery_delay);
+                group->queue.set_backlog_rate(options_.backlog_rate, Clock::now());
+                groups_.emplace(key, std::move(group));
+                stats_.groups[key];
+            }
     }
 
     ~Impl() override { stop(); }
@@ -233,9 +245,11 @@ public:
     PublishResult publish(PublishSpec spec) {
         if (spec.id_prefix.empty() && spec.props != PropsMode::long_id)
             spec.id_prefix = "p" + std::to_string(++publish_seq_) + "-";
+        if (spec.iotda && spec.iotda->base_time_ms == 0) spec.iotda->base_time_ms = wall_ms();
         if (auto problem = validate(spec); !problem.empty()) throw std::invalid_argument(problem);
-        if (options_.accounts->consumer_groups.count(spec.group) == 0)
-            throw std::invalid_argument("unknown consumer group " + spec.group);
+        if (!known_group(spec.group))
+            throw std::invalid_argument(spec.iotda ? "unknown queue " + std::string(iotda_queue_of_key(spec.group))
+                                                   : "unknown consumer group " + spec.group);
         auto publication = std::make_shared<const Publication>(spec);
         PublishResult result;
         result.group = spec.group;
@@ -281,7 +295,7 @@ public:
         return on_container([this, group] {
             std::size_t n = 0;
             for (auto& [key, state] : conns_) {
-                if (!group.empty() && state->group != group) continue;
+                if (!serves(*state, group)) continue;
                 if (!state->connection) continue;  // not open yet: nothing to drop
                 state->closing = true;
                 // Runs in the connection's own context, so proton notices the
@@ -305,7 +319,7 @@ public:
         return on_container([this, group, condition, description] {
             std::size_t n = 0;
             for (auto& [key, state] : conns_) {
-                if (!group.empty() && state->group != group) continue;
+                if (!serves(*state, group)) continue;
                 if (state->closing || !state->connection) continue;
                 state->closing = true;
                 state->connection.close(proton::error_condition(condition, description));
@@ -344,15 +358,17 @@ public:
     std::size_t stall_pushes(const std::string& group, const std::string& client_id, milliseconds duration) {
         if (group.empty() == client_id.empty())
             throw std::invalid_argument("stall: name either a group or a client, not both");
-        if (!group.empty() && options_.accounts->consumer_groups.count(group) == 0)
-            throw std::invalid_argument("unknown consumer group " + group);
+        if (!group.empty() && !known_group(group))
+            throw std::invalid_argument(is_iotda_queue_key(group)
+                                            ? "unknown queue " + std::string(iotda_queue_of_key(group))
+                                            : "unknown consumer group " + group);
         return on_container([this, group, client_id, duration] {
             const auto until = Clock::now() + duration;
             (group.empty() ? client_stalls_[client_id] : group_stalls_[group]) = until;
             push_stalls_ = true;
             std::size_t n = 0;
             for (const auto& [key, state] : conns_)
-                if (state->admitted && (group.empty() ? state->client_id == client_id : state->group == group)) ++n;
+                if (state->admitted && (group.empty() ? state->client_id == client_id : serves(*state, group))) ++n;
             log_->write("stall_pushes", code::none,
                         (group.empty() ? field("client", client_id) : field("group", group)) + " " +
                             field("ms", std::to_string(duration.count())) + " " +
@@ -361,9 +377,22 @@ public:
         });
     }
 
+    // IoTDA queues live among the groups under iotda_queue_key(): reported apart.
     StatsSnapshot stats() const {
-        std::lock_guard lock(stats_mutex_);
-        return stats_;
+        StatsSnapshot out;
+        {
+            std::lock_guard lock(stats_mutex_);
+            out = stats_;
+        }
+        for (auto it = out.groups.begin(); it != out.groups.end();) {
+            if (!is_iotda_queue_key(it->first)) {
+                ++it;
+                continue;
+            }
+            out.queues[std::string(iotda_queue_of_key(it->first))] = std::move(it->second);
+            it = out.groups.erase(it);
+        }
+        return out;
     }
 
     std::vector<ClientInfo> clients() const {
@@ -395,14 +424,18 @@ private:
     // throttle and a push stall allow now. Container thread.
     class SenderPort final : public ConsumerPort {
     public:
-        SenderPort(Impl& impl, ConnState& state, proton::sender sender)
-            : impl_(impl), state_(state), sender_(std::move(sender)), limit_(impl.options_.push_rate, Clock::now()) {}
+        SenderPort(Impl& impl, ConnState& state, proton::sender sender, std::string group)
+            : impl_(impl),
+              state_(state),
+              sender_(std::move(sender)),
+              group_(std::move(group)),
+              limit_(impl.options_.push_rate, Clock::now()) {}
         int credit() const override {
             if (state_.closing) return 0;
             const int link = sender_.credit();
             if (link <= 0 || (!limit_.limited() && !impl_.push_stalls_)) return link;  // the fast path
             const auto now = Clock::now();
-            if (impl_.pushes_stalled(state_, now)) return 0;
+            if (impl_.pushes_stalled(group_, state_.client_id, now)) return 0;
             const std::size_t allowed = limit_.available(now);
             return allowed < static_cast<std::size_t>(link) ? static_cast<int>(allowed) : link;
         }
@@ -423,6 +456,7 @@ private:
         Impl& impl_;
         ConnState& state_;
         proton::sender sender_;
+        std::string group_;  // the consumer group or iotda_queue_key() it reads
         RateLimiter limit_;  // the cloud's real-time push throttle for this connection
     };
 
@@ -458,6 +492,16 @@ private:
         Clock::time_point link_deadline;
         std::optional<proton::sender> sender;
         std::unique_ptr<SenderPort> port;
+        // IoTDA: `group` stays empty, client_id is the access key, and each
+        // receiver link reads its own queue.
+        bool iotda = false;
+        struct IotdaLink {
+            std::string queue_key;  // iotda_queue_key()
+            proton::sender sender;
+            std::unique_ptr<SenderPort> port;
+            std::uint64_t consumer = 0;  // the GroupQueue's consumer id, unique per link
+        };
+        std::vector<std::unique_ptr<IotdaLink>> links;
     };
 
     // ---- container thread: proton callbacks --------------------------------
@@ -508,6 +552,7 @@ private:
 
     bool authenticate(pn_transport_t* transport, std::string_view user_name, std::string_view password,
                       std::string& reported_user) override {
+        if (is_iotda_user_name(user_name)) return authenticate_iotda(transport, user_name, password, reported_user);
         const std::int64_t now_wall = wall_ms();
         const auto now = Clock::now();
         AuthOutcome outcome = auth_.check(user_name, password, now_wall);
@@ -584,6 +629,10 @@ private:
         }
         ConnState& state = *it->second;
         state.connection = c;
+        if (state.iotda) {
+            open_iotda(c, state);
+            return;
+        }
         GroupState& group = *groups_.at(state.group);
         const std::uint32_t idle = c.idle_timeout();
         if (idle == 0 || idle < options_.min_idle_timeout_ms || idle > options_.max_idle_timeout_ms) {
@@ -637,6 +686,10 @@ private:
             s.close(proton::error_condition("amqp:unauthorized-access", "connection not admitted"));
             return;
         }
+        if (state->iotda) {
+            attach_iotda(s, *state);
+            return;
+        }
         if (state->sender) {
             log_->write("link_refused", code::none, describe(*state) + " reason=second_receiver");
             s.close(proton::error_condition("amqp:not-allowed", "only one receiver link per connection"));
@@ -645,7 +698,7 @@ private:
         // The source address is ignored, as in the cloud.
         s.open(proton::sender_options().delivery_mode(proton::delivery_mode::AT_LEAST_ONCE).auto_settle(false));
         state->sender = s;
-        state->port = std::make_unique<SenderPort>(*this, *state, s);
+        state->port = std::make_unique<SenderPort>(*this, *state, s, state->group);
         GroupState& group = *groups_.at(state->group);
         group.queue.add_consumer(state->id, state->port.get());
         {
@@ -667,6 +720,10 @@ private:
     void on_sendable(proton::sender& s) override {
         InContext in(*this, key_of(s.connection()));
         ConnState* state = find(s.connection());
+        if (state != nullptr && state->iotda) {
+            if (const auto* link = find_link(*state, s)) dispatch(link->queue_key, *groups_.at(link->queue_key));
+            return;
+        }
         if (state == nullptr || !state->sender || *state->sender != s) return;
         dispatch(state->group, *groups_.at(state->group));
     }
@@ -674,6 +731,10 @@ private:
     void on_sender_close(proton::sender& s) override {
         InContext in(*this, key_of(s.connection()));
         ConnState* state = find(s.connection());
+        if (state != nullptr && state->iotda) {
+            detach_iotda_link(*state, s);
+            return;
+        }
         if (state == nullptr || !state->sender || *state->sender != s) return;
         detach_consumer(*state);
         log_->write("link_detached", code::none, describe(*state));
@@ -689,7 +750,7 @@ private:
     // before may not count on a broker like RabbitMQ: counted, for tests.
     void on_connection_close(proton::connection& c) override {
         ConnState* state = find(c);
-        if (state == nullptr || !state->admitted || !state->sender) return;
+        if (state == nullptr || !state->admitted || !state->sender || state->iotda) return;
         {
             std::lock_guard lock(stats_mutex_);
             ++stats_.groups[state->group].closes_with_link_attached;
@@ -715,7 +776,12 @@ private:
         InContext in(*this, state->key);
         state->closing = true;
         detach_consumer(*state);
-        if (state->admitted) {
+        if (state->admitted && state->iotda) {
+            --iotda_connections_[state->client_id];
+            std::lock_guard lock(stats_mutex_);
+            --stats_.access_keys[state->client_id].connections;
+            clients_.erase(state->id);
+        } else if (state->admitted) {
             GroupState& group = *groups_.at(state->group);
             --group.connections;
             std::lock_guard lock(stats_mutex_);
@@ -737,6 +803,186 @@ private:
     void on_session_error(proton::session&) override {}
     void on_sender_error(proton::sender&) override {}
     void on_receiver_error(proton::receiver&) override {}
+
+    // ---- container thread: the IoTDA dialect ----------------------------------
+
+    bool authenticate_iotda(pn_transport_t* transport, std::string_view user_name, std::string_view password,
+                            std::string& reported_user) {
+        IotdaAuthOutcome outcome = iotda_auth_.check(user_name, password, wall_ms());
+        const std::int64_t now_steady =
+            std::chrono::duration_cast<milliseconds>(Clock::now().time_since_epoch()).count();
+        if (outcome.ok && now_steady < refuse_until_.load()) {
+            outcome.ok = false;
+            outcome.reason = "authentication refused for a while (refuse_auth)";
+        }
+        bool reused = false;
+        {
+            std::lock_guard lock(stats_mutex_);
+            if (outcome.access_key.empty()) {
+                ++stats_.iotda_auth_failures_unparsed;
+            } else {
+                AccessKeyStats& k = stats_.access_keys[outcome.access_key];
+                ++k.attempts;
+                ++(outcome.ok ? k.auth_ok : k.auth_failures);
+                if (k.user_names.size() >= AccessKeyStats::kMaxUserNames) k.user_names.erase(k.user_names.begin());
+                k.user_names.emplace_back(user_name);
+                if (outcome.timestamp_ms != 0) {
+                    reused = outcome.timestamp_ms <= k.last_timestamp;
+                    if (reused) ++k.reused_timestamps;
+                    k.last_timestamp = std::max(k.last_timestamp, outcome.timestamp_ms);
+                }
+            }
+        }
+        const std::string remote = remote_of(transport);
+        std::string fields = field("access_key", outcome.access_key) + " " + field("remote", remote) + " " +
+                             field("timestamp", std::to_string(outcome.timestamp_ms));
+        if (reused) fields += " reused_timestamp=true";
+        if (!outcome.ok) {
+            log_->write("auth_failed", code::none, fields + " " + field("reason", outcome.reason));
+            return false;
+        }
+        if (pn_transport_connection(transport) == nullptr) return false;
+        log_->write("auth_ok", code::none, fields);
+        auto state = std::make_unique<ConnState>();
+        state->id = ++next_conn_id_;
+        state->key = state->id;
+        state->transport = transport;
+        state->iotda = true;
+        state->client_id = outcome.access_key;
+        state->remote = remote;
+        if (const pn_netaddr_t* addr = pn_transport_remote_addr(transport))
+            state->peer = address_key(pn_netaddr_sockaddr(addr));
+        reported_user = outcome.access_key + "#" + std::to_string(state->key);
+        conns_[state->key] = std::move(state);
+        return true;
+    }
+
+    void refuse_iotda(proton::connection& c, ConnState& state, const char* event, const std::string& condition,
+                      const std::string& why) {
+        {
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.access_keys[state.client_id].refused_attempts;
+        }
+        log_->write(event, code::none, describe(state) + " " + field("reason", why));
+        state.closing = true;
+        c.close(proton::error_condition(condition, why));
+    }
+
+    // The checks the cloud makes at the Open, in this order: vhost, heartbeat,
+    // the access key's connection cap.
+    void open_iotda(proton::connection& c, ConnState& state) {
+        const std::string vhost = c.virtual_host();
+        if (vhost != "default") {
+            refuse_iotda(c, state, "bad_vhost", "amqp:not-found",
+                         "virtual host '" + vhost + "' does not exist: only 'default' is supported");
+            return;
+        }
+        const auto& limits = options_.iotda;
+        const std::uint32_t idle = c.idle_timeout();
+        if (idle == 0 || idle < limits.min_idle_timeout_ms || idle > limits.max_idle_timeout_ms) {
+            refuse_iotda(c, state, "bad_heartbeat", "amqp:invalid-field",
+                         "idle-time-out " + std::to_string(idle) + " ms is outside " +
+                             std::to_string(limits.min_idle_timeout_ms) + ".." +
+                             std::to_string(limits.max_idle_timeout_ms) + " ms");
+            return;
+        }
+        std::size_t& open = iotda_connections_[state.client_id];
+        if (open >= limits.max_connections_per_key) {
+            refuse_iotda(
+                c, state, "refused", "amqp:resource-limit-exceeded",
+                "too many connections for this accessKey (" + std::to_string(limits.max_connections_per_key) + ")");
+            return;
+        }
+        pn_transport_set_idle_timeout(state.transport, idle);
+        c.open();
+        state.admitted = true;
+        state.link_deadline = Clock::now() + options_.link_deadline;
+        ++open;
+        {
+            std::lock_guard lock(stats_mutex_);
+            AccessKeyStats& k = stats_.access_keys[state.client_id];
+            ++k.connections;
+            ++k.connections_total;
+            clients_[state.id] = ClientInfo{state.id, "", state.client_id, state.remote, wall_ms(), false};
+        }
+        log_->write("connected", code::none, describe(state) + " " + field("idle_timeout_ms", std::to_string(idle)));
+    }
+
+    void attach_iotda(proton::sender& s, ConnState& state) {
+        const std::string queue = s.source().address();
+        if (state.links.size() >= options_.iotda.max_links_per_connection) {
+            log_->write("link_refused", code::none, describe(state) + " reason=too_many_links");
+            s.close(proton::error_condition("amqp:resource-limit-exceeded",
+                                            "at most " + std::to_string(options_.iotda.max_links_per_connection) +
+                                                " receiver links per connection"));
+            return;
+        }
+        const std::string key = iotda_queue_key(queue);
+        const auto it = groups_.find(key);
+        if (queue.empty() || it == groups_.end()) {
+            log_->write("link_refused", code::none, describe(state) + " " + field("queue", queue) + " reason=no_queue");
+            s.close(proton::error_condition("amqp:not-found", "queue '" + queue + "' does not exist"));
+            return;
+        }
+        s.open(proton::sender_options().delivery_mode(proton::delivery_mode::AT_LEAST_ONCE).auto_settle(false));
+        auto link = std::make_unique<ConnState::IotdaLink>();
+        link->queue_key = key;
+        link->sender = s;
+        link->port = std::make_unique<SenderPort>(*this, state, s, key);
+        link->consumer = ++next_conn_id_;
+        it->second->queue.add_consumer(link->consumer, link->port.get());
+        state.links.push_back(std::move(link));
+        {
+            std::lock_guard lock(stats_mutex_);
+            GroupStats& q = stats_.groups[key];
+            ++q.links;
+            ++q.connections;
+            ++q.connections_total;
+            clients_[state.id].link = true;
+        }
+        log_->write("link_attached", code::none, describe(state) + " " + field("queue", queue));
+        dispatch(key, *it->second);
+    }
+
+    static ConnState::IotdaLink* find_link(ConnState& state, const proton::sender& s) {
+        for (auto& link : state.links)
+            if (link->sender == s) return link.get();
+        return nullptr;
+    }
+
+    void detach_iotda_link(ConnState& state, const proton::sender& s) {
+        const auto it =
+            std::find_if(state.links.begin(), state.links.end(), [&s](const auto& link) { return link->sender == s; });
+        if (it == state.links.end()) return;
+        const std::string key = (*it)->queue_key;
+        GroupState& group = *groups_.at(key);
+        const std::size_t requeued = group.queue.remove_consumer((*it)->consumer, Clock::now());
+        state.links.erase(it);
+        {
+            std::lock_guard lock(stats_mutex_);
+            GroupStats& q = stats_.groups[key];
+            --q.links;
+            --q.connections;
+            if (const auto c = clients_.find(state.id); c != clients_.end()) c->second.link = !state.links.empty();
+        }
+        const std::string queue(iotda_queue_of_key(key));
+        if (requeued > 0)
+            log_->write("requeued_on_loss", code::none,
+                        describe(state) + " " + field("queue", queue) + " " + field("count", std::to_string(requeued)));
+        log_->write("link_detached", code::none, describe(state) + " " + field("queue", queue));
+        dispatch(key, group);
+    }
+
+    // Whether `group` (a consumer group or iotda_queue_key(); "" = any) concerns the connection.
+    static bool serves(const ConnState& state, const std::string& group) {
+        if (group.empty() || state.group == group) return true;
+        for (const auto& link : state.links)
+            if (link->queue_key == group) return true;
+        return false;
+    }
+
+    // The set of groups is fixed at construction: any thread may look.
+    bool known_group(const std::string& group) const { return groups_.count(group) != 0; }
 
     // ---- container thread: helpers -------------------------------------------
 
@@ -770,10 +1016,10 @@ private:
         handshakes_ = std::move(still);
     }
 
-    bool pushes_stalled(const ConnState& state, Clock::time_point now) const {
-        const auto group = group_stalls_.find(state.group);
+    bool pushes_stalled(const std::string& group_name, const std::string& client_id, Clock::time_point now) const {
+        const auto group = group_stalls_.find(group_name);
         if (group != group_stalls_.end() && now < group->second) return true;
-        const auto client = client_stalls_.find(state.client_id);
+        const auto client = client_stalls_.find(client_id);
         return client != client_stalls_.end() && now < client->second;
     }
 
@@ -794,15 +1040,18 @@ private:
     ConnState* find_by_transport(proton::transport& t) { return find(t.connection()); }
 
     std::string describe(const ConnState& s) const {
+        if (s.iotda) return field("access_key", s.client_id) + " " + field("remote", s.remote);
         return field("group", s.group) + " " + field("client", s.client_id) + " " + field("remote", s.remote);
     }
 
     void count_code(const std::string& group, int log_code) {
+        if (group.empty()) return;  // an IoTDA connection: its codes count per queue, not here
         std::lock_guard lock(stats_mutex_);
         ++stats_.groups[group].codes[log_code];
     }
 
     void detach_consumer(ConnState& state) {
+        while (!state.links.empty()) detach_iotda_link(state, state.links.back()->sender);
         if (!state.port) return;
         GroupState& group = *groups_.at(state.group);
         const std::size_t requeued = group.queue.remove_consumer(state.id, Clock::now());
@@ -825,22 +1074,28 @@ private:
         const std::uint64_t id = id_of(t.tag());
         t.settle();
         if (state == nullptr) return;
-        GroupState& group = *groups_.at(state->group);
+        std::string name = state->group;
+        if (state->iotda) {
+            const auto* link = find_link(*state, t.sender());
+            if (link == nullptr) return;  // detached: its unsettled deliveries were requeued
+            name = link->queue_key;
+        }
+        GroupState& group = *groups_.at(name);
         const SettleInfo info = group.queue.settle(id, outcome, Clock::now());
         if (outcome == Outcome::released) {
-            count_code(state->group, code::released);
+            count_code(name, code::released);
             log_->write("released", code::released, describe(*state) + " " + field("messageId", info.message_id));
         } else if (outcome != Outcome::accepted) {
-            count_code(state->group, code::nack);
+            count_code(name, code::nack);
             log_->write(outcome == Outcome::rejected ? "rejected" : "modified", code::nack,
                         describe(*state) + " " + field("messageId", info.message_id));
         } else if (info.late) {
             log_->write("late_accept", code::none, describe(*state) + " " + field("messageId", info.message_id));
         }
         if (outcome == Outcome::accepted) {
-            sync_stats(state->group, group);
+            sync_stats(name, group);
         } else {
-            dispatch(state->group, group);
+            dispatch(name, group);
         }
     }
 
@@ -929,7 +1184,9 @@ private:
             dispatch(name, *group);
         }
         for (auto& [key, state] : conns_) {
-            if (!state->admitted || state->closing || state->sender || now < state->link_deadline) continue;
+            if (!state->admitted || state->closing || state->sender || !state->links.empty() ||
+                now < state->link_deadline)
+                continue;
             state->closing = true;
             log_->write("link_deadline", code::none, describe(*state));
             state->connection.close(proton::error_condition(
@@ -978,6 +1235,8 @@ private:
 
     // container thread only
     Authenticator auth_;
+    IotdaAuthenticator iotda_auth_;
+    std::map<std::string, std::size_t> iotda_connections_;       // admitted, per access key
     std::map<std::string, std::unique_ptr<GroupState>> groups_;  // the set of groups is fixed at construction
     std::map<ConnKey, std::unique_ptr<ConnState>> conns_;
     std::uint64_t next_conn_id_ = 0;

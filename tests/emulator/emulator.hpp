@@ -8,6 +8,11 @@
 // backlog_rate: off here, on with the program's --strict). Test hooks stall the
 // whole emulator, or only the pushes of one group or client id.
 //
+// The same listener also speaks Huawei Cloud IoTDA's dialect: a SASL PLAIN user
+// name starting "accessKey=" is an IoTDA login (iotda_authenticator.hpp), its
+// Open must name the vhost "default", and its receiver links (up to 10) name
+// the IoTDA queue they read; a queue is a GroupQueue like a consumer group.
+//
 // Threading: one proton container thread owns every proton object and all queue
 // state. The public methods are thread-safe: they post work to that thread and
 // wait for it (bounded), or read counters under a mutex.
@@ -31,6 +36,19 @@ namespace iot::emu {
 inline constexpr std::chrono::milliseconds kCloudHandshakeDeadline{15000};
 inline constexpr double kCloudPushRate = 1000;    // msg/s per connection (real-time push)
 inline constexpr double kCloudBacklogRate = 200;  // msg/s per consumer group (backlog re-push)
+
+// The IoTDA dialect's documented limits (huawei-iotda.md §1, §2, §6); the idle
+// range is not documented: what every sample uses fits the default.
+struct IotdaLimits {
+    std::chrono::milliseconds skew{5 * 60 * 1000};  // |now - user-name timestamp| allowed
+    std::size_t max_connections_per_key = 32;       // open connections per access key
+    std::size_t max_links_per_connection = 10;      // receiver links
+    std::uint32_t min_idle_timeout_ms = 1000;       // the client's advertised idle-time-out
+    std::uint32_t max_idle_timeout_ms = 600000;
+    // Huawei documents none: a sent, unsettled message waits for the link's
+    // loss. Alibaba's 30 s by default, so a lost disposition still comes back.
+    std::chrono::milliseconds ack_timeout{30000};
+};
 
 struct EmulatorOptions {
     std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
@@ -56,6 +74,7 @@ struct EmulatorOptions {
     std::size_t max_clients_per_group = 64;
     std::size_t max_attempts_per_minute = 100;  // per consumer group
     std::shared_ptr<EventLog> log;              // null: no log
+    IotdaLimits iotda;                          // link_deadline and handshake_deadline apply to IoTDA too
 };
 
 struct PublishResult {
@@ -88,6 +107,8 @@ public:
     // Throws std::invalid_argument for a bad spec or unknown group. An empty
     // id_prefix is replaced by a unique "p<N>-" (or nothing for props=long_id).
     PublishResult publish(PublishSpec spec);
+    // `group` may also be an IoTDA queue as iotda_queue_key(name): then the
+    // connections with a link on that queue.
     // Closes the TCP connections without any AMQP close frame. "" = all groups.
     std::size_t drop_connections(const std::string& group = "");
     // Closes with an AMQP close frame carrying the condition (the cloud's 9602).

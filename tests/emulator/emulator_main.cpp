@@ -7,12 +7,17 @@
 //       [--skew 15m] [--ack-timeout 30s] [--link-deadline 15s] [--sasl-deadline 15s]
 //       [--handshake-deadline 15s] [--redelivery-delay 0s] [--max-clients 64]
 //       [--max-attempts-per-minute 100] [--log-file FILE|-]
+//       [--iotda-skew 5m] [--iotda-max-connections 32] [--iotda-max-links 10]
+//       [--iotda-min-idle 1s] [--iotda-max-idle 600s] [--iotda-ack-timeout 30s]
 //
 // --strict refuses replayed timestamps and turns on the cloud's push limits:
 // 1000 msg/s per connection, 200 msg/s per group for redeliveries (the backlog).
 // --no-throttle turns the limits off again (benchmarks); --push-rate and
 // --backlog-rate set them (msg/s, 0 = unlimited) with or without --strict.
 // --handshake-deadline: TCP accept -> SASL done, else the socket is closed (15 s).
+// --iotda-*: the Huawei IoTDA dialect's clock window, connections per access
+// key, receiver links per connection, accepted idle-time-out range and the
+// ack timeout of its queues (Huawei documents none; Alibaba's 30 s by default).
 //   iot-amqpd-emulator ctl --control PATH <command words...>
 //   iot-amqpd-emulator bench --cert server.pem --key server.key --ca ca.pem
 //       [--count N] [--credit C] [--size B]
@@ -52,7 +57,9 @@ void usage(std::FILE* out) {
         "                          [--backlog-rate 200] [--skew 15m] [--ack-timeout 30s]\n"
         "                          [--link-deadline 15s] [--sasl-deadline 15s] [--handshake-deadline 15s]\n"
         "                          [--redelivery-delay 0s] [--max-clients 64] [--max-attempts-per-minute 100]\n"
-        "                          [--log-file FILE|-]\n"
+        "                          [--log-file FILE|-] [--iotda-skew 5m] [--iotda-max-connections 32]\n"
+        "                          [--iotda-max-links 10] [--iotda-min-idle 1s] [--iotda-max-idle 600s]\n"
+        "                          [--iotda-ack-timeout 30s]\n"
         "       iot-amqpd-emulator ctl --control SOCKET <command words...>\n"
         "       iot-amqpd-emulator bench --cert PEM --key PEM --ca PEM [--count N] [--credit C] [--size B]\n"
         "\n"
@@ -62,6 +69,9 @@ void usage(std::FILE* out) {
         "  --push-rate R      msg/s per connection, 0 = unlimited (default: 1000 with --strict, else 0)\n"
         "  --backlog-rate R   redeliveries, msg/s per group, 0 = unlimited (default: 200 with --strict, else 0)\n"
         "  --handshake-deadline D  close a socket not authenticated D after accept (15s)\n"
+        "  --iotda-*          the IoTDA dialect (user names accessKey=...): clock window, connections per\n"
+        "                     access key, receiver links per connection, accepted idle-time-out range,\n"
+        "                     ack timeout of the queues\n"
         "\n"
         "control commands (ctl, or one line each on the control socket; see control_protocol.hpp):\n"
         "  publish group=G count=N [rate=R] [size=B] [kind=K|mixed] [id_prefix=P] [dup=K] [premade=0|1] ...\n"
@@ -69,6 +79,9 @@ void usage(std::FILE* out) {
         "  stall seconds=S|ms=N              freeze the whole emulator (no reads, writes, heartbeats)\n"
         "  stall group=G seconds=S|ms=N      stop pushes to that group's connections only\n"
         "  stall client=ID seconds=S|ms=N    stop pushes to that client id's connections only\n"
+        "  publish queue=Q count=N [rate=R] [devices=D] [resource=device.message|device.property|mixed]\n"
+        "          [request_id=1|0] [event_time_ms=1|0] [id_prefix=P] [dup=K]    (IoTDA)\n"
+        "  drop queue=Q    close queue=Q [condition=C] [description=D]    stall queue=Q seconds=S|ms=N\n"
         "  stats | clients | quit\n",
         out);
 }
@@ -232,9 +245,29 @@ int run_bench(int argc, char** argv) {
 
 int run_server(int argc, char** argv) {
     const auto args = parse_args(argc, argv, 1,
-                                 {"listen", "cert", "key", "accounts", "control", "port-file", "skew", "ack-timeout",
-                                  "link-deadline", "sasl-deadline", "handshake-deadline", "redelivery-delay",
-                                  "max-clients", "max-attempts-per-minute", "log-file", "push-rate", "backlog-rate"},
+                                 {"listen",
+                                  "cert",
+                                  "key",
+                                  "accounts",
+                                  "control",
+                                  "port-file",
+                                  "skew",
+                                  "ack-timeout",
+                                  "link-deadline",
+                                  "sasl-deadline",
+                                  "handshake-deadline",
+                                  "redelivery-delay",
+                                  "max-clients",
+                                  "max-attempts-per-minute",
+                                  "log-file",
+                                  "push-rate",
+                                  "backlog-rate",
+                                  "iotda-skew",
+                                  "iotda-max-connections",
+                                  "iotda-max-links",
+                                  "iotda-min-idle",
+                                  "iotda-max-idle",
+                                  "iotda-ack-timeout"},
                                  false);
     if (!args) {
         usage(stderr);
@@ -259,6 +292,8 @@ int run_server(int argc, char** argv) {
         {"sasl-deadline", &options.sasl_deadline},
         {"handshake-deadline", &options.handshake_deadline},
         {"redelivery-delay", &options.redelivery_delay},
+        {"iotda-skew", &options.iotda.skew},
+        {"iotda-ack-timeout", &options.iotda.ack_timeout},
     };
     for (const auto& [key, target] : durations) {
         const auto it = args->values.find(key);
@@ -292,9 +327,25 @@ int run_server(int argc, char** argv) {
             options.max_clients_per_group = std::stoul(it->second);
         if (const auto it = args->values.find("max-attempts-per-minute"); it != args->values.end())
             options.max_attempts_per_minute = std::stoul(it->second);
+        if (const auto it = args->values.find("iotda-max-connections"); it != args->values.end())
+            options.iotda.max_connections_per_key = std::stoul(it->second);
+        if (const auto it = args->values.find("iotda-max-links"); it != args->values.end())
+            options.iotda.max_links_per_connection = std::stoul(it->second);
     } catch (const std::exception&) {
-        std::fprintf(stderr, "--max-clients / --max-attempts-per-minute take a number\n");
+        std::fprintf(stderr, "--max-clients / --max-attempts-per-minute / --iotda-max-* take a number\n");
         return kExitUsage;
+    }
+    const std::pair<const char*, std::uint32_t*> idle_bounds[] = {
+        {"iotda-min-idle", &options.iotda.min_idle_timeout_ms}, {"iotda-max-idle", &options.iotda.max_idle_timeout_ms}};
+    for (const auto& [key, target] : idle_bounds) {
+        const auto it = args->values.find(key);
+        if (it == args->values.end()) continue;
+        const auto d = iot::parse_duration(it->second);
+        if (!d || d->count() <= 0 || d->count() > 0xFFFFFFFFLL) {
+            std::fprintf(stderr, "--%s: expected a positive duration like 8s, got %s\n", key, it->second.c_str());
+            return kExitUsage;
+        }
+        *target = static_cast<std::uint32_t>(d->count());
     }
 
     const std::string log_target = args->values.count("log-file") ? args->values.at("log-file") : "";
@@ -335,7 +386,8 @@ int run_server(int argc, char** argv) {
                            "port=" + std::to_string(port) + " strict=" + (args->strict ? "true" : "false") +
                                " push_rate=" + std::to_string(static_cast<long>(options.push_rate)) +
                                " backlog_rate=" + std::to_string(static_cast<long>(options.backlog_rate)) +
-                               " instance=" + (options.accounts->legacy() ? "legacy" : options.accounts->instance_id));
+                               " instance=" + (options.accounts->legacy() ? "legacy" : options.accounts->instance_id) +
+                               " iotda=" + (options.accounts->iotda ? "on" : "off"));
         while (!quit) {
             const timespec poll_interval{0, 100'000'000};
             siginfo_t info;

@@ -440,6 +440,8 @@ std::string validate(const PublishSpec& spec) {
     if (spec.size > kMaxBodySize) return "size must be at most 10485760";
     if (spec.devices == 0) return "devices must be at least 1";
     if (spec.premade && spec.rate > 0) return "premade needs rate 0 (as fast as credit allows)";
+    if (spec.iotda && (spec.encoding != BodyEncoding::data || spec.props != PropsMode::full))
+        return "IoTDA messages are JSON data sections: body and props do not apply";
     if (spec.props == PropsMode::long_id) {
         for (const char c : spec.id_prefix)
             if (c < '0' || c > '9') return "props=long_id needs a numeric id_prefix (or none)";
@@ -449,7 +451,38 @@ std::string validate(const PublishSpec& spec) {
     return {};
 }
 
+namespace {
+
+constexpr std::string_view kIotdaKeyPrefix = "iotda/";
+
+EmuMessage make_iotda_message(const PublishSpec& spec, std::size_t n, std::int64_t now_ms) {
+    IotdaSpec iotda = *spec.iotda;
+    if (iotda.base_time_ms == 0) iotda.base_time_ms = now_ms;
+    EmuMessage msg;
+    msg.message_id = spec.id_prefix + std::to_string(n);  // the request_id, also when the body leaves it out
+    IotdaEnvelope envelope = make_iotda_envelope(iotda, n, spec.devices, msg.message_id);
+    msg.topic = envelope.resource;  // for the event log only: never sent
+    msg.generate_time_ms = iotda.base_time_ms + static_cast<std::int64_t>(n) - 1;
+    msg.body = std::move(envelope.body);
+    msg.encoding = BodyEncoding::data;
+    msg.props = PropsMode::none;
+    msg.product_key = kIotdaProductId;
+    msg.device_name = std::move(envelope.device_id);
+    return msg;
+}
+
+}  // namespace
+
+std::string iotda_queue_key(std::string_view queue) { return std::string(kIotdaKeyPrefix) + std::string(queue); }
+
+bool is_iotda_queue_key(std::string_view key) { return key.substr(0, kIotdaKeyPrefix.size()) == kIotdaKeyPrefix; }
+
+std::string_view iotda_queue_of_key(std::string_view key) {
+    return is_iotda_queue_key(key) ? key.substr(kIotdaKeyPrefix.size()) : std::string_view();
+}
+
 EmuMessage make_message(const PublishSpec& spec, std::size_t n, std::int64_t now_ms) {
+    if (spec.iotda) return make_iotda_message(spec, n, now_ms);
     const auto& kinds = all_topic_kinds();
     const TopicKind kind = spec.kind ? *spec.kind : kinds[(n - 1) % kinds.size()];
     Context ctx;

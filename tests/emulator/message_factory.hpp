@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "iotda_envelope.hpp"
+
 namespace iot::emu {
 
 enum class TopicKind {
@@ -81,7 +83,17 @@ struct PublishSpec {
     // allows (rate 0 only): the benchmarks' stream then costs the emulator only
     // its sending, as the ceiling loop's entries are made before its clock starts.
     bool premade = false;
+    // Set: IoTDA JSON envelopes (iotda_envelope.hpp) for the queue keyed `group`
+    // (iotda_queue_key()), as data sections without application properties;
+    // kind, size, body and props do not apply.
+    std::optional<IotdaSpec> iotda;
 };
+
+// The emulator keeps IoTDA queues beside the consumer groups under this key,
+// which no consumer group id can take ('/' is not allowed in either name).
+[[nodiscard]] std::string iotda_queue_key(std::string_view queue);
+[[nodiscard]] bool is_iotda_queue_key(std::string_view key);
+[[nodiscard]] std::string_view iotda_queue_of_key(std::string_view key);
 
 // Empty when the spec is usable, else the reason.
 [[nodiscard]] std::string validate(const PublishSpec& spec);

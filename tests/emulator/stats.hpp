@@ -38,11 +38,27 @@ struct GroupStats {
     std::map<std::string, ClientStats> clients;
 };
 
+// One IoTDA access key's logins (its connections may read several queues).
+struct AccessKeyStats {
+    std::uint64_t attempts = 0;  // SASL attempts naming this access key
+    std::uint64_t auth_ok = 0;
+    std::uint64_t auth_failures = 0;
+    std::uint64_t refused_attempts = 0;  // authenticated, then refused at Open: vhost, idle, connection cap
+    std::uint64_t connections = 0;       // open (admitted) now
+    std::uint64_t connections_total = 0;
+    std::uint64_t reused_timestamps = 0;  // attempts whose timestamp was not newer than this key's previous one
+    std::int64_t last_timestamp = 0;      // newest timestamp seen
+    // Every attempt's user name, oldest first (the last kMaxUserNames), so a
+    // test can check each reconnect built a fresh one. No secret is in them.
+    std::vector<std::string> user_names;
+    static constexpr std::size_t kMaxUserNames = 1000;
+};
+
 struct ClientInfo {
     std::uint64_t id = 0;
-    std::string group;
-    std::string client_id;
-    std::string remote;  // ip:port
+    std::string group;      // empty for an IoTDA connection
+    std::string client_id;  // IoTDA: the access key
+    std::string remote;     // ip:port
     std::int64_t online_since_ms = 0;
     bool link = false;
 };
@@ -51,6 +67,11 @@ struct StatsSnapshot {
     std::map<std::string, GroupStats> groups;
     std::uint64_t auth_failures_unparsed = 0;  // user names naming no consumer group
     std::uint64_t unauthenticated_opens = 0;   // AMQP without SASL, refused at Open
+    // IoTDA: per queue (as groups; connections and links count attached
+    // receiver links) and per access key.
+    std::map<std::string, GroupStats> queues;
+    std::map<std::string, AccessKeyStats> access_keys;
+    std::uint64_t iotda_auth_failures_unparsed = 0;  // "accessKey=" user names naming no access key
 
     [[nodiscard]] Json to_json() const;
 };

@@ -55,8 +55,11 @@ public:
             opts.user(options_.user).password(options_.password).sasl_allowed_mechs("PLAIN");
         }
         if (options_.tls) {
-            opts.ssl_client_options(proton::ssl_client_options(options_.ca_file, proton::ssl::VERIFY_PEER_NAME));
+            const auto verify =
+                options_.virtual_host.empty() ? proton::ssl::VERIFY_PEER_NAME : proton::ssl::VERIFY_PEER;
+            opts.ssl_client_options(proton::ssl_client_options(options_.ca_file, verify));
         }
+        if (!options_.virtual_host.empty()) opts.virtual_host(options_.virtual_host);
         const std::string scheme = options_.tls ? "amqps://" : "amqp://";
         c.connect(scheme + options_.host + ":" + std::to_string(options_.port), opts);
     }
@@ -65,7 +68,9 @@ public:
         server_idle_ = c.idle_timeout();
         opened_ = true;
         if (!options_.attach) return;
-        receiver_ = c.open_receiver("", proton::receiver_options().credit_window(0).auto_accept(false));
+        receiver_ = c.open_receiver(options_.source, proton::receiver_options().credit_window(0).auto_accept(false));
+        for (int i = 0; i < options_.extra_sources; ++i)
+            c.open_receiver(options_.source, proton::receiver_options().credit_window(0));
         if (options_.extra_receiver) c.open_receiver("second", proton::receiver_options().credit_window(0));
         if (options_.sender_link) c.open_sender("upstream");
     }

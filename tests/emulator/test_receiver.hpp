@@ -30,6 +30,11 @@ struct ReceiverOptions {
     bool attach = true;           // false: open the connection but no link (link deadline)
     bool extra_receiver = false;  // attach a second receiver link (must be refused)
     bool sender_link = false;     // attach a sender link (must be refused)
+    // The Open's hostname; empty: proton's default (the host). proton also
+    // uses it as the TLS peer name, so a set one verifies the chain only.
+    std::string virtual_host;
+    std::string source;     // the receiver's source address (an IoTDA queue)
+    int extra_sources = 0;  // more receivers on `source` after the first (link limits)
 };
 
 struct ReceivedMessage {

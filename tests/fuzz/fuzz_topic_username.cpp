@@ -5,6 +5,8 @@
 //    consistency checks on what it accepts; and a round trip: a user name the
 //    daemon's sign() builds from config-valid values must parse back to the
 //    same values (the two sides must agree on the format).
+//  - the emulator's parse_iotda_user_name (Huawei IoTDA) on the raw input: what
+//    it accepts is exactly the documented form, rebuilt byte for byte.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -19,6 +21,7 @@
 #ifdef IOT_FUZZ_HAVE_USER_NAME
 #include "iot-amqpd/secret.hpp"
 #include "iot-amqpd/signer.hpp"
+#include "iotda_user_name.hpp"
 #include "user_name.hpp"
 #endif
 
@@ -82,6 +85,25 @@ void check_user_name(std::string_view text) {
     if (user.security_token) FUZZ_CHECK(!user.security_token->empty(), "ststoken needs a non-empty token");
 }
 
+void check_iotda_user_name(std::string_view text) {
+    const iot::emu::IotdaUserNameResult result = iot::emu::parse_iotda_user_name(text);
+    FUZZ_CHECK(result.user.has_value() == result.error.empty(), "IoTDA: exactly one of user and error");
+    if (!result.user) return;
+    const iot::emu::IotdaUserName& user = *result.user;
+    FUZZ_CHECK(iot::emu::is_iotda_user_name(text), "IoTDA: an accepted user name starts with accessKey=");
+    FUZZ_CHECK(!user.access_key.empty() && user.access_key.find('|') == std::string::npos, "IoTDA: access key");
+    FUZZ_CHECK(user.access_key == result.access_key_hint, "IoTDA: the hint is the access key");
+    FUZZ_CHECK(user.timestamp_ms >= 0 && user.timestamp_ms <= 9'999'999'999'999, "IoTDA: 13 digits of ms");
+    std::string digits = std::to_string(user.timestamp_ms);
+    digits.insert(0, 13 - digits.size(), '0');
+    std::string rebuilt = "accessKey=" + user.access_key + "|timestamp=" + digits;
+    if (user.instance_id) {
+        FUZZ_CHECK(!user.instance_id->empty(), "IoTDA: a present instanceId is not empty");
+        rebuilt += "|instanceId=" + *user.instance_id;
+    }
+    FUZZ_CHECK(rebuilt == text, "IoTDA: an accepted user name is exactly the documented form");
+}
+
 // Text the config loader would accept for an ID: non-empty, none of the
 // user name's separators (config.cpp: forbidden_separator / cloud_id_problem).
 std::string config_valid_text(FuzzedDataProvider& input, std::size_t max_length, const char* fallback) {
@@ -137,6 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_topic(text);
 #ifdef IOT_FUZZ_HAVE_USER_NAME
     check_user_name(text);
+    check_iotda_user_name(text);
     FuzzedDataProvider input(data, size);
     check_sign_then_parse(input);
 #endif

@@ -92,6 +92,7 @@ Scenario::Scenario(ScenarioOptions options)
     cert_dir_ = test_certs().dir;  // made once per test process: key generation is the slow part
 
     access_key_id_ = "LTAI5tIT" + random_hex(8);
+    iotda_access_key_ = "HW" + random_hex(6);  // the cloud's keys are 8 characters
     secret_path_ = dir_ / "access-key-secret";
     write_secret("it-secret-" + random_hex(24));
     secret_ = all_secrets_.back();
@@ -146,6 +147,14 @@ void Scenario::start_emulator() {
             accounts += (i == 0 ? "" : ", ") + yaml_quote(options_.security_tokens[i]);
         accounts += "]\n";
     }
+    if (!options_.iotda_queues.empty()) {
+        accounts += "iotda:\n  instance_id: " + yaml_quote(options_.iotda_instance_id) +
+                    "\n  access_keys:\n    - access_key: " + yaml_quote(iotda_access_key_) +
+                    "\n      access_code: " + yaml_quote(secret_) + "\n  queues: [";
+        for (std::size_t i = 0; i < options_.iotda_queues.size(); ++i)
+            accounts += (i == 0 ? "" : ", ") + yaml_quote(options_.iotda_queues[i]);
+        accounts += "]\n";
+    }
     write_file(dir_ / "accounts.yaml", accounts);
 
     SpawnOptions spawn;
@@ -189,9 +198,22 @@ emu::Json Scenario::publish(const std::string& consumer_group_id, std::size_t co
     return emulator(command);
 }
 
+emu::Json Scenario::publish_queue(const std::string& queue, std::size_t count, const std::string& id_prefix,
+                                  const std::string& extra) {
+    std::string command = "publish queue=" + queue + " count=" + std::to_string(count) + " id_prefix=" + id_prefix;
+    if (!extra.empty()) command += " " + extra;
+    return emulator(command);
+}
+
 GroupCounters Scenario::counters(const std::string& consumer_group_id) {
-    const auto stats = emulator("stats");
-    const auto& group = stats["groups"][consumer_group_id];
+    return counters_of(emulator("stats")["groups"][consumer_group_id]);
+}
+
+GroupCounters Scenario::queue_counters(const std::string& queue) {
+    return counters_of(emulator("stats")["queues"][queue]);
+}
+
+GroupCounters Scenario::counters_of(const emu::Json& group) {
     GroupCounters counters;
     const std::pair<const char*, std::int64_t*> fields[] = {
         {"published", &counters.published},

@@ -39,6 +39,11 @@ struct ScenarioOptions {
     std::chrono::milliseconds watchdog{2000};  // WATCHDOG_USEC for the daemon; 0 = unset
     std::vector<std::string> emulator_args;    // extra emulator options
     std::vector<std::string> security_tokens;  // STS tokens the account accepts (auth_mode: ststoken)
+    // Non-empty: the accounts file gains an IoTDA tenant with these queues
+    // (DefaultQueue always exists) and one access key whose access code is
+    // correct_secret(); iotda_instance_id, when set, is then required.
+    std::vector<std::string> iotda_queues;
+    std::string iotda_instance_id;
 };
 
 // A scenario's snapshot of one group's emulator counters (the "stats" reply).
@@ -81,7 +86,13 @@ public:
     // publish group=<cgid> count=N id_prefix=<P> <extra>; returns the reply.
     emu::Json publish(const std::string& consumer_group_id, std::size_t count, const std::string& id_prefix,
                       const std::string& extra = "");
+    // publish queue=<name> count=N id_prefix=<P> <extra> (IoTDA; request ids <P>-<n>).
+    emu::Json publish_queue(const std::string& queue, std::size_t count, const std::string& id_prefix,
+                            const std::string& extra = "");
     [[nodiscard]] GroupCounters counters(const std::string& consumer_group_id);
+    // An IoTDA queue's counters (stats "queues"; connections and links count
+    // the receiver links attached to it).
+    [[nodiscard]] GroupCounters queue_counters(const std::string& queue);
     // Waits until every listed group has accepted == published and nothing in flight or queued.
     [[nodiscard]] ::testing::AssertionResult wait_all_accepted(const std::vector<std::string>& consumer_group_ids,
                                                                std::chrono::milliseconds timeout);
@@ -105,6 +116,8 @@ public:
     // no_secret_leaked() and diagnostics() treat it as the AccessKey secret.
     void add_secret(const std::string& value) { all_secrets_.push_back(value); }
     [[nodiscard]] const std::string& access_key_id() const noexcept { return access_key_id_; }
+    // The IoTDA tenant's access key (its access code is correct_secret()).
+    [[nodiscard]] const std::string& iotda_access_key() const noexcept { return iotda_access_key_; }
 
     // ---- the daemon ----
     // Writes the config if it was never written, then starts the daemon.
@@ -146,6 +159,7 @@ public:
 
 private:
     void start_emulator();
+    [[nodiscard]] static GroupCounters counters_of(const emu::Json& group);  // one "groups"/"queues" entry
     [[nodiscard]] std::string redact(std::string text) const;
     [[nodiscard]] std::vector<std::string> daemon_pids() const;
 
@@ -154,6 +168,7 @@ private:
     std::string run_id_;
     std::filesystem::path cert_dir_;
     std::string access_key_id_;
+    std::string iotda_access_key_;
     std::string secret_;
     std::vector<std::string> all_secrets_;  // every value ever written to the secret file
     std::filesystem::path secret_path_;
