@@ -1,5 +1,6 @@
 #include "iot-amqpd/connection_slot.hpp"
 
+#include <proton/connection.h>
 #include <proton/connection_options.hpp>
 #include <proton/delivery_mode.hpp>
 #include <proton/error_condition.hpp>
@@ -23,6 +24,19 @@ namespace {
 constexpr Millis kFirstWriteRetry{100};
 constexpr Millis kMaxWriteRetry{2000};
 constexpr auto kFailureSummaryEvery = std::chrono::minutes(1);
+
+// The public proton-cpp type that holds a connection's pn_connection_t; deriving reaches it.
+class RawConnection final : public proton::connection {
+public:
+    explicit RawConnection(const proton::connection& open) : proton::connection(open) {}
+    [[nodiscard]] pn_connection_t* raw() const { return pn_object(); }
+};
+
+// The hostname of the AMQP Open frame only: proton-cpp's virtual_host() also
+// names the TLS peer, and there is no option for the Open frame alone.
+void set_open_hostname(const proton::connection& connection, const std::string& hostname) {
+    pn_connection_set_hostname(RawConnection(connection).raw(), hostname.c_str());
+}
 
 // ", consumer group <id>" for a cloud whose groups have an ID, for log lines.
 std::string group_of(const CloudSettings& cloud) {
@@ -63,7 +77,6 @@ void ConnectionSlot::attempt(SteadyTime now) {
         last_clock_note_ = stamp.note;
         Credentials creds = group_.cloud().credentials(client_id_, stamp.timestamp_ms);
         std::string password(creds.password.reveal());
-        const std::string open_hostname = group_.cloud().open_hostname(cfg.host);
         proton::connection_options opts;
         opts.handler(*this)
             .user(creds.user_name)
@@ -72,7 +85,7 @@ void ConnectionSlot::attempt(SteadyTime now) {
             .sasl_allowed_mechs("PLAIN")
             // proton advertises half of this to the peer (DESIGN.md §13): the cloud sees `heartbeat`.
             .idle_timeout(proton::duration(2 * cfg.heartbeat.count()))
-            .virtual_host(open_hostname);
+            .virtual_host(cfg.host);
         if (!cfg.plaintext) opts.ssl_client_options(group_.ssl_options());
         OPENSSL_cleanse(password.data(), password.size());
         OPENSSL_cleanse(creds.user_name.data(), creds.user_name.size());
@@ -81,9 +94,12 @@ void ConnectionSlot::attempt(SteadyTime now) {
         log_event(spdlog::level::debug, ctx, "connecting to {} as {}", url, client_id_);
         connection_ = group_.container().connect(url, opts);
         // proton names the TLS peer (SNI and the certificate check) after the
-        // Open hostname; a cloud that wants another Open hostname still gets
-        // the endpoint's host verified, before any byte is sent.
-        if (!cfg.plaintext && open_hostname != cfg.host) set_tls_peer_name(connection_, cfg.host);
+        // virtual host when it binds the transport, so that is the endpoint's
+        // host; a cloud that wants another Open hostname gets it once the
+        // transport is bound (the wake comes after the bind, long before the
+        // Open frame, which waits for the SASL outcome).
+        open_hostname_ = group_.cloud().open_hostname(cfg.host);
+        if (open_hostname_ != cfg.host) connection_.wake();
         state_ = State::connecting;
     } catch (const CredentialError& e) {
         condition_name_ = "iot-amqpd:credentials";
@@ -93,6 +109,12 @@ void ConnectionSlot::attempt(SteadyTime now) {
         next_attempt_ = now + delay;
         log_failure(now, delay);
     }
+}
+
+void ConnectionSlot::on_connection_wake(proton::connection& connection) {
+    if (open_hostname_.empty()) return;
+    set_open_hostname(connection, open_hostname_);
+    open_hostname_.clear();
 }
 
 void ConnectionSlot::on_connection_open(proton::connection& connection) {

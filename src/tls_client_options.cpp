@@ -1,8 +1,5 @@
 #include "iot-amqpd/tls_client_options.hpp"
 
-#include <proton/ssl.h>
-#include <proton/transport.hpp>
-
 #include <openssl/x509.h>
 
 #include <cctype>
@@ -99,25 +96,6 @@ proton::ssl_client_options make_tls_client_options(const TlsSettings& tls) {
     const std::string location = system ? trusted_ca_location(tls, *system) : tls.ca_file;
     if (location.empty()) return proton::ssl_client_options(mode);
     return proton::ssl_client_options(location, mode);
-}
-
-namespace {
-
-// The public proton-cpp type that holds a transport's pn_transport_t; deriving reaches it.
-class RawTransport final : public proton::transport {
-public:
-    explicit RawTransport(const proton::transport& bound) : proton::transport(bound) {}
-    [[nodiscard]] pn_transport_t* raw() const { return pn_object(); }
-};
-
-}  // namespace
-
-void set_tls_peer_name(const proton::connection& connection, const std::string& host) {
-    const RawTransport transport(connection.transport());
-    pn_transport_t* raw = transport.raw();
-    if (raw == nullptr) throw std::runtime_error("no transport bound to the connection to name the TLS peer");
-    if (pn_ssl_set_peer_hostname(pn_ssl(raw), host.c_str()) != 0)
-        throw std::runtime_error("cannot set the TLS peer name to " + host);
 }
 
 }  // namespace iot

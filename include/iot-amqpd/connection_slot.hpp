@@ -74,6 +74,7 @@ private:
     void on_receiver_detach(proton::receiver& receiver) override;
     void on_receiver_error(proton::receiver& receiver) override;
     void on_session_close(proton::session& session) override;
+    void on_connection_wake(proton::connection& connection) override;
     void on_session_error(proton::session& session) override;
     void on_connection_error(proton::connection& connection) override;
     void on_transport_error(proton::transport& transport) override;
@@ -82,6 +83,7 @@ private:
 
     GroupConsumer& group_;
     std::string client_id_;
+    std::string open_hostname_;  // an Open hostname to set once the transport is bound; empty: none
     Backoff backoff_;
     MessageScratch scratch_;
 

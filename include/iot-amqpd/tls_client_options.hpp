@@ -11,7 +11,6 @@
 // nothing; each group then trusts exactly one location of our choosing.
 #pragma once
 
-#include <proton/connection.hpp>
 #include <proton/ssl.hpp>
 
 #include <string>
@@ -50,12 +49,5 @@ void take_over_default_trust();
 // (tests that run the consumer in-process) proton's defaults stay loaded as
 // well. Throws proton::error when the location cannot be loaded. Thread-safe.
 [[nodiscard]] proton::ssl_client_options make_tls_client_options(const TlsSettings& tls);
-
-// Names the TLS peer `host` (SNI and the certificate's name check) on a
-// connection whose Open hostname is something else (Huawei IoTDA: "default").
-// proton-cpp copies the Open hostname into the TLS peer name and has no option
-// for it; proton's C API does. Call it on the container's thread right after
-// connect(): the handshake starts only once that thread processes the socket.
-void set_tls_peer_name(const proton::connection& connection, const std::string& host);
 
 }  // namespace iot
