@@ -236,7 +236,8 @@ int main(int argc, char** argv) {
     // Steps 5-7: supervise until SIGTERM/SIGINT; the supervisor sends STOPPING=1 as it begins to drain.
     int code = kExitFailure;
     try {
-        iot::Supervisor supervisor(options.config_path, iot::LoadEnvironment::from_process(), loaded.config, notifier, stopping, options.log_level);
+        iot::Supervisor supervisor(options.config_path, iot::LoadEnvironment::from_process(), loaded.config, notifier,
+                                   stopping, options.log_level);
         code = supervisor.run(signal_fd);
     } catch (const std::exception& e) {
         iot::log_event(spdlog::level::critical, iot::LogContext{"fatal", ""}, "fatal: {}", e.what());

@@ -28,9 +28,8 @@ inline constexpr std::chrono::milliseconds kStopTimeout{10000};
 
 class Supervisor {
 public:
-    Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config,
-               Notifier& notifier, StoppingNotice& stopping,
-               std::optional<LogLevel> log_level_override = std::nullopt);
+    Supervisor(std::string config_path, LoadEnvironment env, std::shared_ptr<const Config> config, Notifier& notifier,
+               StoppingNotice& stopping, std::optional<LogLevel> log_level_override = std::nullopt);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;

@@ -147,8 +147,9 @@ TEST_F(CloudConfig, AnUnknownCloudIsAnErrorListingTheKnownOnes) {
 }
 
 TEST_F(CloudConfig, PlainAmqpOnlyForTheAmqpProfileAndOnlyWhenAskedFor) {
-    const std::string plain = "consumer_groups:\n  - name: broker\n    cloud: amqp\n    endpoint: amqp://127.0.0.1\n"
-                              "    user: u\n    password_file: {dir}/password\n    source_address: q\n";
+    const std::string plain =
+        "consumer_groups:\n  - name: broker\n    cloud: amqp\n    endpoint: amqp://127.0.0.1\n"
+        "    user: u\n    password_file: {dir}/password\n    source_address: q\n";
     EXPECT_EQ(errors(plain), (std::vector<std::string>{
                                  "4:15: consumer_groups[0].endpoint: plain amqp:// sends the password and every "
                                  "message unencrypted: use amqps://, or set tls: { insecure_plaintext: true } for a "
@@ -219,7 +220,9 @@ const std::map<std::string, std::pair<std::string, std::string>> kTwoValues{
 // The smallest valid group of each cloud, without `key` (and its secret family).
 std::map<std::string, std::string> base_group(const std::string& cloud) {
     if (cloud == "huawei-iotda")
-        return {{"cloud", cloud}, {"endpoint", "amqps://h.example.com"}, {"access_key", "AbCdEfGh"},
+        return {{"cloud", cloud},
+                {"endpoint", "amqps://h.example.com"},
+                {"access_key", "AbCdEfGh"},
                 {"access_code_file", "{dir}/code"}};
     if (cloud == "amqp")
         return {{"cloud", cloud},
@@ -319,8 +322,7 @@ struct Described {
 void describe(const CloudSettings& cloud, const proton::message& message, Described& out) {
     cloud.describe(message, out.scratch, out.record);
     out.fields.clear();
-    for (const RecordField& field : *out.record.fields)
-        out.fields[std::string(field.name)] = std::string(field.value);
+    for (const RecordField& field : *out.record.fields) out.fields[std::string(field.name)] = std::string(field.value);
 }
 
 proton::message with_body(const std::string& body) {
