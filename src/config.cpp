@@ -373,8 +373,8 @@ void flatten(const MapReader::Entry& entry, const std::string& key, const ReadCo
     if (entry.value.IsMap()) {
         for (auto it = entry.value.begin(); it != entry.value.end(); ++it) {
             if (!it->first.IsScalar()) continue;
-            const std::string& name = it->first.Scalar();
-            flatten({it->first, it->second, entry.path + "." + name}, key + "." + name, ctx, out);
+            const std::string suffix = "." + it->first.Scalar();
+            flatten({it->first, it->second, entry.path + suffix}, key + suffix, ctx, out);
         }
         return;
     }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <charconv>
 #include <ctime>
 
 #include "iot-amqpd/amqp_decoding.hpp"
@@ -55,25 +56,41 @@ struct Layer final : ProfileLayer {
     Field<std::string> queue;
 };
 
+// Reads `width` digits at `at` (moving past them); false when they are not all digits.
+bool digits(std::string_view text, std::size_t& at, std::size_t width, int& out) {
+    if (at + width > text.size()) return false;
+    const char* first = text.data() + at;
+    const auto result = std::from_chars(first, first + width, out);
+    if (result.ec != std::errc() || result.ptr != first + width) return false;
+    at += width;
+    return true;
+}
+
+bool literal(std::string_view text, std::size_t& at, char c) {
+    if (at >= text.size() || text[at] != c) return false;
+    ++at;
+    return true;
+}
+
 // "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'" (event_time_ms) or "yyyyMMdd'T'HHmmss'Z'" (event_time) as epoch ms.
 std::optional<std::int64_t> envelope_time_ms(std::string_view text) {
+    const bool with_ms = text.find('-') != std::string_view::npos;
     std::tm tm{};
     int millis = 0;
-    const std::string value(text);
-    char zone = 0;
-    int consumed = 0;
-    if (std::sscanf(value.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, &millis, &zone, &consumed) == 8 ||
-        std::sscanf(value.c_str(), "%4d%2d%2dT%2d%2d%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, &zone, &consumed) == 7) {
-        if (zone != 'Z' || static_cast<std::size_t>(consumed) != value.size()) return std::nullopt;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        const std::time_t seconds = ::timegm(&tm);
-        if (seconds == static_cast<std::time_t>(-1)) return std::nullopt;
-        return std::int64_t{seconds} * 1000 + millis;
-    }
-    return std::nullopt;
+    std::size_t at = 0;
+    const auto separator = [&](char c) { return !with_ms || literal(text, at, c); };
+    const bool parsed = digits(text, at, 4, tm.tm_year) && separator('-') && digits(text, at, 2, tm.tm_mon) &&
+                        separator('-') && digits(text, at, 2, tm.tm_mday) && literal(text, at, 'T') &&
+                        digits(text, at, 2, tm.tm_hour) && separator(':') && digits(text, at, 2, tm.tm_min) &&
+                        separator(':') && digits(text, at, 2, tm.tm_sec) &&
+                        (!with_ms || (literal(text, at, '.') && digits(text, at, 3, millis))) &&
+                        literal(text, at, 'Z') && at == text.size();
+    if (!parsed) return std::nullopt;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const std::time_t seconds = ::timegm(&tm);
+    if (seconds == static_cast<std::time_t>(-1)) return std::nullopt;
+    return std::int64_t{seconds} * 1000 + millis;
 }
 
 // The documented fallback message id when the envelope has no request_id:
