@@ -23,7 +23,7 @@ seconds=${1:-30}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$top/build-fuzz}
-read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_config fuzz_topic_username fuzz_message_format}"
+read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_config fuzz_topic_username fuzz_message_format fuzz_cloud_describe}"
 findings_root="$build/fuzz-findings"
 logs="$build/fuzz-logs"
 
