@@ -319,6 +319,26 @@ class RheaSender:
                 self.proc.wait()
 
 
+class Shares:
+    """Where each process's wall time went during a case: on a CPU (utime + stime) and waiting
+    for one (run-queue wait, /proc/PID/task/*/schedstat), as fractions of the elapsed time; the
+    rest it was blocked (on its peer, the socket, a timer). Summed over threads."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.t0 = time.monotonic()
+        self.start = {name: (cpu_seconds(pid), schedstat(pid)[0]) for name, pid in pids.items()}
+
+    def done(self):
+        elapsed = time.monotonic() - self.t0
+        out = {}
+        for name, pid in self.pids.items():
+            cpu, wait = cpu_seconds(pid), schedstat(pid)[0]
+            out[name] = {"on_cpu": (cpu - self.start[name][0]) / elapsed,
+                         "runq_wait": (wait - self.start[name][1]) / 1e9 / elapsed}
+        return out
+
+
 def stop_child(proc):
     if proc is not None and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -615,11 +635,13 @@ class Bench:
             err.close()
             sender.wait_event("linked", 30, watch=receiver)
             r0, s0 = cpu_seconds(receiver.pid), cpu_seconds(sender.proc.pid)
+            shares = Shares({"sender": sender.proc.pid, "receiver": receiver.pid})
             sender.go()
             done = sender.wait_event("done", self.timeout, watch=receiver)
             r1, s1 = cpu_seconds(receiver.pid), cpu_seconds(sender.proc.pid)
             return {"rate": done["rate"], "cpu_us": (r1 - r0) * 1e6 / n, "sender_cpu_us": done["cpu_us_per_msg"],
-                    "sender_proc_cpu_us": (s1 - s0) * 1e6 / n, "frames": done["peer_frames"]}
+                    "sender_proc_cpu_us": (s1 - s0) * 1e6 / n, "frames": done["peer_frames"], "shares": shares.done(),
+                    "loadavg": loadavg()}
         finally:
             stop_child(receiver)
             sender.stop()
@@ -636,15 +658,17 @@ class Bench:
             reset_peak_rss(daemon.pid)
             s0 = cpu_times(daemon.pid)[1]
             c0, j0 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
+            shares = Shares({"sender": sender.proc.pid, "daemon": daemon.pid, "journald": self.journald})
             sender.go()
             done = sender.wait_event("done", self.timeout, watch=daemon)
+            shares = shares.done()
             c1, j1 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
             s1 = cpu_times(daemon.pid)[1]
             audit = self.audit(identifier, [(tag + "-", n)])
             return {"rate": audit["rate"], "accept_rate": done["rate"], "cpu_us": (c1 - c0) * 1e6 / n,
                     "sys_cpu_us": (s1 - s0) * 1e6 / n, "journald_cpu_us": (j1 - j0) * 1e6 / n,
-                    "sender_cpu_us": done["cpu_us_per_msg"], "frames": done["peer_frames"],
-                    "peak_rss_kib": status_kib(daemon.pid, "VmHWM")}
+                    "sender_cpu_us": done["cpu_us_per_msg"], "frames": done["peer_frames"], "shares": shares,
+                    "loadavg": loadavg(), "peak_rss_kib": status_kib(daemon.pid, "VmHWM")}
         finally:
             stop_child(daemon)
             sender.stop()
@@ -960,6 +984,17 @@ def independent_report(info, rounds, bench):
                                                   else "ceiling", with_spread(vs_min, ".2f")))
     out.append("| daemon path ÷ CPU-sum bound | %s |" % with_spread(vs_bound, ".2f"))
     out.append("| daemon path, the sender's own accept rate (msg/s) | %s |" % with_spread(accept, ",.0f"))
+    for case, names in (("rhea-alone", ("sender", "receiver")), ("daemon-rhea", ("sender", "daemon", "journald"))):
+        got = [r[case]["shares"] for r in rounds if case in r and "shares" in r[case]]
+        if got:
+            out.append("| %s: share of the wall time on a CPU / waiting for one, %s | %s |" % (
+                case, ", ".join(names), "; ".join("%s / %s" % (
+                    with_spread([g[p]["on_cpu"] for g in got], ".2f"), with_spread([g[p]["runq_wait"] for g in got], ".2f"))
+                    for p in names)))
+    loads = [r[c]["loadavg"].split()[0] for r in rounds for c in ("rhea-alone", "daemon-rhea")
+             if c in r and "loadavg" in r[c]]
+    if loads:
+        out.append("| 1-minute load average at the end of each case | %s |" % ", ".join(loads))
     for case, who in (("daemon-rhea", "the daemon"), ("rhea-alone", "the minimal receiver")):
         frames = [r[case]["frames"] for r in rounds if case in r and "frames" in r[case]]
         if frames:
