@@ -328,14 +328,33 @@ class Shares:
         self.pids = pids
         self.t0 = time.monotonic()
         self.start = {name: (cpu_seconds(pid), schedstat(pid)[0]) for name, pid in pids.items()}
+        self.threads = {name: Shares.per_thread(pid) for name, pid in pids.items()}
+
+    @staticmethod
+    def per_thread(pid):
+        """{tid: on-CPU seconds + run-queue wait seconds}: the time each thread was runnable."""
+        out = {}
+        for task in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, task)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+                    wait = int(f.read().split()[1])
+            except OSError:
+                continue
+            out[task] = (int(fields[11]) + int(fields[12])) / CLK_TCK + wait / 1e9
+        return out
 
     def done(self):
         elapsed = time.monotonic() - self.t0
         out = {}
         for name, pid in self.pids.items():
             cpu, wait = cpu_seconds(pid), schedstat(pid)[0]
+            now = Shares.per_thread(pid)
+            busiest = max((now[t] - self.threads[name].get(t, 0.0) for t in now), default=0.0)
             out[name] = {"on_cpu": (cpu - self.start[name][0]) / elapsed,
-                         "runq_wait": (wait - self.start[name][1]) / 1e9 / elapsed}
+                         "runq_wait": (wait - self.start[name][1]) / 1e9 / elapsed,
+                         "busiest_thread_runnable": busiest / elapsed}
         return out
 
 
@@ -991,6 +1010,12 @@ def independent_report(info, rounds, bench):
                 case, ", ".join(names), "; ".join("%s / %s" % (
                     with_spread([g[p]["on_cpu"] for g in got], ".2f"), with_spread([g[p]["runq_wait"] for g in got], ".2f"))
                     for p in names)))
+    for case, names in (("rhea-alone", ("sender", "receiver")), ("daemon-rhea", ("sender", "daemon", "journald"))):
+        got = [r[case]["shares"] for r in rounds if case in r and "shares" in r[case]]
+        if got and "busiest_thread_runnable" in got[0][names[0]]:
+            out.append("| %s: share of the wall time its busiest thread was runnable (on a CPU or waiting for one), "
+                       "%s | %s |" % (case, ", ".join(names), "; ".join(
+                           with_spread([g[p]["busiest_thread_runnable"] for g in got], ".2f") for p in names)))
     loads = [r[c]["loadavg"].split()[0] for r in rounds for c in ("rhea-alone", "daemon-rhea")
              if c in r and "loadavg" in r[c]]
     if loads:
