@@ -1016,6 +1016,10 @@ def independent_report(info, rounds, bench):
             out.append("| %s: share of the wall time its busiest thread was runnable (on a CPU or waiting for one), "
                        "%s | %s |" % (case, ", ".join(names), "; ".join(
                            with_spread([g[p]["busiest_thread_runnable"] for g in got], ".2f") for p in names)))
+    peaks = [r["daemon-rhea"]["peak_rss_kib"] / 1024 for r in rounds if "daemon-rhea" in r and "peak_rss_kib" in r["daemon-rhea"]]
+    if peaks:
+        out.append("| daemon path: the daemon's peak RSS, MiB (VmHWM from the link's attach; journal pages it maps count) | %s |"
+                   % with_spread(peaks, ".1f"))
     loads = [r[c]["loadavg"].split()[0] for r in rounds for c in ("rhea-alone", "daemon-rhea")
              if c in r and "loadavg" in r[c]]
     if loads:
