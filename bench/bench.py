@@ -18,12 +18,17 @@ Cases (N = BENCH_N, default 100 000, 300-byte JSON bodies):
   sample-devnull    emulator -> the vendor's Python sample (tests/fidelity) -> /dev/null
   sample-journald   the same, its stdout piped into `systemd-cat`
   emulator          the emulator's built-in accept-only receiver (its headroom)
+  rhea-alone        the independent sender (bench/sender/send.js, rhea on node) -> a minimal
+                    rhea receiver (receive.js, credit 1 000, accepts at once): its own rate
+  daemon-rhea       the independent sender -> iot-amqpd (1 group) -> journald; with
+                    rhea-alone and ceiling-sendv: the CPU-sum bound and the ratios
   latency           1 000 msg/s for BENCH_LATENCY_S seconds: generateTime -> __REALTIME_TIMESTAMP
   memory            8 idle groups: VmRSS; then a flood of 64 KiB messages, credit 100: VmHWM
 """
 
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -247,12 +252,129 @@ class Control:
             time.sleep(0.005)
 
 
+# ---- the independent sender (bench/sender: rhea, another AMQP 1.0 implementation) ----
+
+SENDER_DIR = os.path.join(TOP, "bench", "sender")
+
+
+def rhea_missing():
+    """Why the independent-sender cases cannot run here, or None."""
+    if shutil.which("node") is None:
+        return "no node on PATH (apt-get install nodejs npm)"
+    if not os.path.isdir(os.path.join(SENDER_DIR, "node_modules", "rhea")):
+        return "bench/sender has no node_modules (cd bench/sender && npm ci)"
+    return None
+
+
+class RheaSender:
+    """bench/sender/send.js: a TLS listener that pushes `count` messages to the first link a peer
+    attaches, after "go"; its events come as JSON lines on its stdout."""
+
+    def __init__(self, bench, count, prefix, tag):
+        self.events = queue.Queue()
+        err = open(os.path.join(bench.work, "%s.sender.log" % tag), "w")
+        self.proc = subprocess.Popen(
+            ["node", os.path.join(SENDER_DIR, "send.js"), "--cert", bench.certs("server.pem"), "--key",
+             bench.certs("server.key"), "--count", str(count), "--id-prefix", prefix, "--host", "127.0.0.1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+        err.close()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.port = self.wait_event("listening", 120)["port"]
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                self.events.put(json.loads(line))
+            except ValueError:
+                pass
+        self.events.put(None)
+
+    def wait_event(self, name, timeout, watch=None):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                event = self.events.get(timeout=0.05)
+            except queue.Empty:
+                event = {}
+            if event is None:
+                raise BenchError("the independent sender exited (status %s) before %r" % (self.proc.poll(), name))
+            if event.get("event") == name:
+                return event
+            if watch is not None and watch.poll() is not None:
+                raise BenchError("its peer exited with status %s before the sender's %r" % (watch.returncode, name))
+            if time.monotonic() > deadline:
+                raise BenchError("no %r from the independent sender within %.0f s" % (name, timeout))
+
+    def go(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Shares:
+    """Where each process's wall time went during a case: on a CPU (utime + stime) and waiting
+    for one (run-queue wait, /proc/PID/task/*/schedstat), as fractions of the elapsed time; the
+    rest it was blocked (on its peer, the socket, a timer). Summed over threads."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.t0 = time.monotonic()
+        self.start = {name: (cpu_seconds(pid), schedstat(pid)[0]) for name, pid in pids.items()}
+        self.threads = {name: Shares.per_thread(pid) for name, pid in pids.items()}
+
+    @staticmethod
+    def per_thread(pid):
+        """{tid: on-CPU seconds + run-queue wait seconds}: the time each thread was runnable."""
+        out = {}
+        for task in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, task)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+                    wait = int(f.read().split()[1])
+            except OSError:
+                continue
+            out[task] = (int(fields[11]) + int(fields[12])) / CLK_TCK + wait / 1e9
+        return out
+
+    def done(self):
+        elapsed = time.monotonic() - self.t0
+        out = {}
+        for name, pid in self.pids.items():
+            cpu, wait = cpu_seconds(pid), schedstat(pid)[0]
+            now = Shares.per_thread(pid)
+            busiest = max((now[t] - self.threads[name].get(t, 0.0) for t in now), default=0.0)
+            out[name] = {"on_cpu": (cpu - self.start[name][0]) / elapsed,
+                         "runq_wait": (wait - self.start[name][1]) / 1e9 / elapsed,
+                         "busiest_thread_runnable": busiest / elapsed}
+        return out
+
+
+def stop_child(proc):
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Bench:
     def __init__(self, build, n, runs):
         self.build = build
         self.n = n
         self.runs = runs
         self.sample_n = env_int("BENCH_SAMPLE_N", n)
+        self.sender_n = env_int("BENCH_SENDER_N", 2 * n)  # the sender does 10-20 k msg/s: 10-20 s a case
         self.latency_s = env_int("BENCH_LATENCY_S", 10)
         self.latency_rate = 1000
         self.flood_count = env_int("BENCH_FLOOD_COUNT", 1000)
@@ -344,15 +466,16 @@ class Bench:
             raise BenchError("journal check failed for %s: %s" % (identifier, out.stdout.strip()))
         return result
 
-    def start_daemon(self, tag, group_count, output, env=None, daemon_bin=None, ca_file=None):
+    def start_daemon(self, tag, group_count, output, env=None, daemon_bin=None, ca_file=None, port=None):
         """iot-amqpd with group_count groups (one connection each) on the emulator; waits for its links.
-        ca_file: tls.ca_file (default: the test CA; "" for the system trust store)."""
+        ca_file: tls.ca_file (default: the test CA; "" for the system trust store). port: another
+        server's (the independent sender's) instead of the emulator's; then nothing waits here."""
         self.daemon_sequence += 1
         identifier = "iotb-%s-%s" % (self.run_id, tag)
         config = os.path.join(self.work, "daemon-%d.yaml" % self.daemon_sequence)
         lines = [
             "defaults:",
-            "  endpoint: amqps://localhost:%d" % self.port,
+            "  endpoint: amqps://localhost:%d" % (port or self.port),
             "  access_key_id: %s" % ACCESS_KEY_ID,
             "  access_key_secret_file: %s" % os.path.join(self.work, "access-key-secret"),
             "  iot_instance_id: %s" % INSTANCE_ID,
@@ -371,7 +494,8 @@ class Bench:
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
         stderr.close()
         groups = GROUP_IDS[:group_count]
-        self.ctl.wait_links(groups)
+        if port is None:
+            self.ctl.wait_links(groups)
         return daemon, identifier, groups
 
     def stop_process(self, proc, groups):
@@ -515,6 +639,58 @@ class Bench:
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True)
         result = json.loads(out.stdout)
         return {"rate": result["msgs_per_s"]}
+
+    def case_rhea_alone(self, rnd):
+        """The independent sender's own rate: send.js -> receive.js (rhea, credit 1 000, accepts at once)."""
+        tag = "rhea-alone-%d" % rnd
+        n = self.sender_n
+        sender = RheaSender(self, n, tag + "-", tag)
+        receiver = None
+        try:
+            err = open(os.path.join(self.work, "%s.receiver.log" % tag), "w")
+            receiver = subprocess.Popen(["node", os.path.join(SENDER_DIR, "receive.js"), "--port", str(sender.port),
+                                         "--ca", self.certs("ca.pem"), "--credit", "1000"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            err.close()
+            sender.wait_event("linked", 30, watch=receiver)
+            r0, s0 = cpu_seconds(receiver.pid), cpu_seconds(sender.proc.pid)
+            shares = Shares({"sender": sender.proc.pid, "receiver": receiver.pid})
+            sender.go()
+            done = sender.wait_event("done", self.timeout, watch=receiver)
+            r1, s1 = cpu_seconds(receiver.pid), cpu_seconds(sender.proc.pid)
+            return {"rate": done["rate"], "cpu_us": (r1 - r0) * 1e6 / n, "sender_cpu_us": done["cpu_us_per_msg"],
+                    "sender_proc_cpu_us": (s1 - s0) * 1e6 / n, "frames": done["peer_frames"], "shares": shares.done(),
+                    "loadavg": loadavg()}
+        finally:
+            stop_child(receiver)
+            sender.stop()
+
+    def case_daemon_rhea(self, rnd):
+        """The independent sender -> iot-amqpd (1 group, journald output) -> journald."""
+        tag = "daemon-rhea-%d" % rnd
+        n = self.sender_n
+        sender = RheaSender(self, n, tag + "-", tag)
+        daemon = None
+        try:
+            daemon, identifier, _ = self.start_daemon(tag, 1, "journald", port=sender.port)
+            sender.wait_event("linked", 30, watch=daemon)
+            reset_peak_rss(daemon.pid)
+            s0 = cpu_times(daemon.pid)[1]
+            c0, j0 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
+            shares = Shares({"sender": sender.proc.pid, "daemon": daemon.pid, "journald": self.journald})
+            sender.go()
+            done = sender.wait_event("done", self.timeout, watch=daemon)
+            shares = shares.done()
+            c1, j1 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
+            s1 = cpu_times(daemon.pid)[1]
+            audit = self.audit(identifier, [(tag + "-", n)])
+            return {"rate": audit["rate"], "accept_rate": done["rate"], "cpu_us": (c1 - c0) * 1e6 / n,
+                    "sys_cpu_us": (s1 - s0) * 1e6 / n, "journald_cpu_us": (j1 - j0) * 1e6 / n,
+                    "sender_cpu_us": done["cpu_us_per_msg"], "frames": done["peer_frames"], "shares": shares,
+                    "loadavg": loadavg(), "peak_rss_kib": status_kib(daemon.pid, "VmHWM")}
+        finally:
+            stop_child(daemon)
+            sender.stop()
 
     def paced_publish(self, group, count, rate, prefix):
         """count messages, one publish command each, evenly paced at `rate` per second (the
@@ -724,6 +900,8 @@ class Bench:
             ("sample-devnull", lambda r: self.case_sample("devnull", r)),
             ("sample-journald", lambda r: self.case_sample("journald", r)),
             ("emulator", self.case_emulator),
+            ("rhea-alone", self.case_rhea_alone),
+            ("daemon-rhea", self.case_daemon_rhea),
             ("latency", self.case_latency),
             ("memory", self.case_memory),
         ]
@@ -758,6 +936,102 @@ def rate_with_spread(rounds, case):
 
 def fmt(v, spec):
     return "—" if v is None else format(v, spec)
+
+
+def with_spread(values, spec):
+    """The median of per-round values and, with several rounds, their range."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
+    text = format(statistics.median(values), spec)
+    if len(values) > 1:
+        text += " (%s–%s)" % (format(min(values), spec), format(max(values), spec))
+    return text
+
+
+def independent_report(info, rounds, bench):
+    """The independent sender's table: its own rate, the daemon path behind it, the CPU-sum bound."""
+    if not any("rhea-alone" in r or "daemon-rhea" in r for r in rounds):
+        return []
+    m = lambda case, key: median_of(rounds, case, key)  # noqa: E731
+    out = ["", "With an independent sender (bench/sender: rhea %s on node %s, another AMQP 1.0 implementation), "
+           "N = %d, daemon credit %d, %d rounds:" % (info.get("rhea", "?"), info.get("node", "?"),
+                                                     getattr(bench, "sender_n", bench.n), CREDIT, len(rounds)), ""]
+    out.append("| path | msg/s, median (range) | CPU µs/msg: sender | receiver / daemon | journald | sum |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+
+    def cpu_sum(r, case, keys):
+        if case not in r or any(k not in r[case] for k in keys):
+            return None
+        return sum(r[case][k] for k in keys)
+
+    alone_keys = ("sender_cpu_us", "cpu_us")
+    daemon_keys = ("sender_cpu_us", "cpu_us", "journald_cpu_us")
+    out.append("| rhea sender → minimal receiver (rhea, credit 1 000, accepts at once) | %s | %s | %s | — | %s |" % (
+        rate_with_spread(rounds, "rhea-alone"), fmt(m("rhea-alone", "sender_cpu_us"), ".1f"),
+        fmt(m("rhea-alone", "cpu_us"), ".1f"),
+        with_spread([cpu_sum(r, "rhea-alone", alone_keys) for r in rounds], ".1f")))
+    out.append("| rhea sender → daemon → journald (1 group, rate read back from the journal) | %s | %s | %s | %s | %s |" % (
+        rate_with_spread(rounds, "daemon-rhea"), fmt(m("daemon-rhea", "sender_cpu_us"), ".1f"),
+        fmt(m("daemon-rhea", "cpu_us"), ".1f"), fmt(m("daemon-rhea", "journald_cpu_us"), ".1f"),
+        with_spread([cpu_sum(r, "daemon-rhea", daemon_keys) for r in rounds], ".1f")))
+    if any("ceiling-sendv" in r for r in rounds):
+        out.append("| ceiling: sd_journal_sendv loop (same rounds) | %s | %s (the loop) | — | %s | %s |" % (
+            rate_with_spread(rounds, "ceiling-sendv"), fmt(m("ceiling-sendv", "cpu_us"), ".1f"),
+            fmt(m("ceiling-sendv", "journald_cpu_us"), ".1f"),
+            with_spread([cpu_sum(r, "ceiling-sendv", ("cpu_us", "journald_cpu_us")) for r in rounds], ".1f")))
+    out.append("")
+    nproc = info.get("nproc", 2)
+    bounds, vs_min, vs_bound, accept = [], [], [], []
+    for r in rounds:
+        total = cpu_sum(r, "daemon-rhea", daemon_keys)
+        bound = nproc * 1e6 / total if total else None
+        bounds.append(bound)
+        if "daemon-rhea" in r:
+            rate = r["daemon-rhea"]["rate"]
+            accept.append(r["daemon-rhea"].get("accept_rate"))
+            refs = [r[c]["rate"] for c in ("ceiling-sendv", "rhea-alone") if c in r]
+            vs_min.append(rate / min(refs) if refs else None)
+            vs_bound.append(rate / bound if bound else None)
+    both = any("ceiling-sendv" in r for r in rounds) and any("rhea-alone" in r for r in rounds)
+    out.append("| measure (per round, then median and range) | value |")
+    out.append("| --- | ---: |")
+    out.append("| CPU-sum bound: %d cores ÷ (sender + daemon + journald CPU per message), msg/s | %s |"
+               % (nproc, with_spread(bounds, ",.0f")))
+    out.append("| daemon path ÷ min(%s) | %s |" % ("ceiling, sender alone" if both else
+                                                  "sender alone" if any("rhea-alone" in r for r in rounds)
+                                                  else "ceiling", with_spread(vs_min, ".2f")))
+    out.append("| daemon path ÷ CPU-sum bound | %s |" % with_spread(vs_bound, ".2f"))
+    out.append("| daemon path, the sender's own accept rate (msg/s) | %s |" % with_spread(accept, ",.0f"))
+    for case, names in (("rhea-alone", ("sender", "receiver")), ("daemon-rhea", ("sender", "daemon", "journald"))):
+        got = [r[case]["shares"] for r in rounds if case in r and "shares" in r[case]]
+        if got:
+            out.append("| %s: share of the wall time on a CPU / waiting for one, %s | %s |" % (
+                case, ", ".join(names), "; ".join("%s / %s" % (
+                    with_spread([g[p]["on_cpu"] for g in got], ".2f"), with_spread([g[p]["runq_wait"] for g in got], ".2f"))
+                    for p in names)))
+    for case, names in (("rhea-alone", ("sender", "receiver")), ("daemon-rhea", ("sender", "daemon", "journald"))):
+        got = [r[case]["shares"] for r in rounds if case in r and "shares" in r[case]]
+        if got and "busiest_thread_runnable" in got[0][names[0]]:
+            out.append("| %s: share of the wall time its busiest thread was runnable (on a CPU or waiting for one), "
+                       "%s | %s |" % (case, ", ".join(names), "; ".join(
+                           with_spread([g[p]["busiest_thread_runnable"] for g in got], ".2f") for p in names)))
+    peaks = [r["daemon-rhea"]["peak_rss_kib"] / 1024 for r in rounds if "daemon-rhea" in r and "peak_rss_kib" in r["daemon-rhea"]]
+    if peaks:
+        out.append("| daemon path: the daemon's peak RSS, MiB (VmHWM from the link's attach; journal pages it maps count) | %s |"
+                   % with_spread(peaks, ".1f"))
+    loads = [r[c]["loadavg"].split()[0] for r in rounds for c in ("rhea-alone", "daemon-rhea")
+             if c in r and "loadavg" in r[c]]
+    if loads:
+        out.append("| 1-minute load average at the end of each case | %s |" % ", ".join(loads))
+    for case, who in (("daemon-rhea", "the daemon"), ("rhea-alone", "the minimal receiver")):
+        frames = [r[case]["frames"] for r in rounds if case in r and "frames" in r[case]]
+        if frames:
+            out.append("| frames %s sends per message: flow / disposition (deliveries per disposition) | %s / %s (%s) |" % (
+                who, with_spread([f["flow_per_msg"] for f in frames], ".3f"),
+                with_spread([f["disposition_per_msg"] for f in frames], ".3f"),
+                with_spread([f["deliveries_per_disposition"] for f in frames], ".1f")))
+    return out
 
 
 def report(info, rounds, bench):
@@ -857,6 +1131,7 @@ def report(info, rounds, bench):
         "growth ≤ 2 × credit × size + %d MiB (%.1f MiB): in flight + written, awaiting journald's read"
         % (FLOOD_CONSTANT_KIB // 1024, bound_kib / 1024),
         None if growth is None else growth <= bound_kib)
+    out += independent_report(info, rounds, bench)
     return "\n".join(out), checks
 
 
@@ -936,6 +1211,7 @@ def rerender(path):
 
     class Saved:
         n, sample_n = saved["n"], saved["sample_n"]
+        sender_n = saved.get("sender_n", saved["n"])
         latency_rate, flood_count = saved.get("latency_rate", 1000), saved.get("flood_count", 1000)
 
     text, _ = report(saved["machine"], saved["rounds"], Saved)
@@ -966,6 +1242,10 @@ def main():
                     continue
                 if name.startswith("sample") and not os.path.exists(SAMPLE):
                     continue
+                if name in ("rhea-alone", "daemon-rhea") and rhea_missing():
+                    if rnd == 1:
+                        log("skipping %s: %s" % (name, rhea_missing()))
+                    continue
                 results[name] = run_case(bench, name, run, rnd, runs)
             rounds.append(results)
     finally:
@@ -977,12 +1257,17 @@ def main():
     info["discarded_runs"] = bench.retries
     info["pinned"] = bench.pinned
     info["compare"] = os.environ.get("BENCH_COMPARE")
+    if not rhea_missing():
+        info["node"] = subprocess.run(["node", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
+        with open(os.path.join(SENDER_DIR, "node_modules", "rhea", "package.json")) as f:
+            info["rhea"] = json.load(f)["version"]
     text, _ = report(info, rounds, bench)
     out_dir = os.path.join(build, "bench-results")
     os.makedirs(out_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(out_dir, stamp + ".json"), "w") as f:
         json.dump({"machine": info, "n": n, "runs": runs, "sample_n": bench.sample_n,
+                   "sender_n": bench.sender_n,
                    "latency_rate": bench.latency_rate, "flood_count": bench.flood_count, "rounds": rounds}, f, indent=1)
     with open(os.path.join(out_dir, stamp + ".md"), "w") as f:
         f.write(text + "\n")

@@ -7,6 +7,9 @@
 #   sudo bench/run.sh                               # N = 100 000, 3 runs, 4-7 minutes
 #   sudo BENCH_N=20000 BENCH_RUNS=1 bench/run.sh    # a quick look
 #   sudo bench/run.sh --profile                     # instructions per message under callgrind
+#   sudo BENCH_ONLY=ceiling-sendv,rhea-alone,daemon-rhea bench/run.sh
+#                                                   # the independent sender (rhea) alone, behind the
+#                                                   # daemon, and the ceiling, side by side
 #
 # By default everything runs in private mount, network and PID namespaces
 # (unshare): a journald of its own on a private tmpfs (started by
@@ -22,7 +25,8 @@
 # (see bench/bench.py), BENCH_BUILD_DIR (build-bench), BENCH_KEEP_WORK=1 (keep
 # logs and configs), BENCH_DGRAM_QLEN (512; 10 is the kernel's default),
 # BENCH_SHARED_JOURNALD=1 (use the system's running journald as it is instead, no
-# namespaces: its rate limit then applies).
+# namespaces: its rate limit then applies), BENCH_SENDER_N (the independent
+# sender's cases, default 2 x N). The independent sender needs node (nodejs, npm).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +48,16 @@ fi
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: needs root (journald, namespaces)" >&2; exit 1; }
 /usr/bin/python3 -c 'import proton' 2>/dev/null ||
     echo "bench/run.sh: /usr/bin/python3 has no qpid-proton: the vendor-sample rows stay empty (apt-get install python3-qpid-proton)" >&2
+
+# The independent sender (bench/sender, rhea from npm, pinned in package-lock.json): its
+# node_modules are fetched here, before the namespaces cut the network off.
+if command -v npm >/dev/null && [ ! -d bench/sender/node_modules/rhea ]; then
+    echo "== npm ci in bench/sender (rhea)" >&2
+    (cd bench/sender && npm ci --no-audit --no-fund >/dev/null) ||
+        echo "bench/run.sh: npm ci failed in bench/sender: the independent-sender rows stay empty" >&2
+fi
+command -v node >/dev/null ||
+    echo "bench/run.sh: no node: the independent-sender rows stay empty (apt-get install nodejs npm)" >&2
 
 echo "== building $build (Release)" >&2
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DIOT_BUILD_BENCH=ON >/dev/null
