@@ -165,8 +165,8 @@ std::string check_read_back() {
             return {};
         case Verdict::no_journald:
         case Verdict::not_storing:
-            iot::log_event(spdlog::level::warn, iot::LogContext{"journal_not_storing", ""},
-                           "journal read-back check: {}", check.explanation);
+            iot::log_event(spdlog::level::warn, iot::LogContext{"journal_not_ready", ""}, "journal read-back check: {}",
+                           check.explanation);
             return {};
         case Verdict::unreadable:
         case Verdict::no_journal: break;

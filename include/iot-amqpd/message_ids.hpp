@@ -21,7 +21,7 @@ struct EventMessageId {
 };
 
 // clang-format off
-inline constexpr std::array<EventMessageId, 33> kEventMessageIds{{
+inline constexpr std::array<EventMessageId, 34> kEventMessageIds{{
     {"auth_failed", "423637c6d93743fcb1b19135d30dbf95"},
     {"clock_off", "d5a2bba6d1b9425db415c2d8caf23407"},
     {"config_invalid", "dc6828348e47438cbb8bfd2a4769e5d7"},
@@ -36,6 +36,7 @@ inline constexpr std::array<EventMessageId, 33> kEventMessageIds{{
     {"group_stopping", "90fc070b84b7478ca7b61cf1555f81f5"},
     {"journal_checked", "5bd74be0dfb14362ae152b96caaa15e5"},
     {"journal_dropped", "05fe59f09d3a461b8c36c7a1ceb7bbfa"},
+    {"journal_not_ready", "271698151b7c470089ba50b7a06c760d"},
     {"journal_not_storing", "042ec79f7cd3432a8ecd89bb99b75631"},
     {"journal_storing", "4556e60125cc44e1ac529126e9590d88"},
     {"journal_unreadable", "2bccf1ea951b49ce8ae96f202e66a7d8"},
