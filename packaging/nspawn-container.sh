@@ -33,10 +33,12 @@ leader=
 # test, and what the harness calls (unshare, mount: util-linux, mount). One set
 # for both users, so the first run's debootstrap builds the whole cache.
 # rabbitmq-server for the tests' private broker nodes (its system node and
-# epmd's units are disabled in the rootfs: see prepare_rootfs).
+# epmd's units are disabled in the rootfs: see prepare_rootfs), and
+# prometheus-node-exporter for the test that runs a node_exporter of its own
+# (the system one is disabled likewise).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 container_base_packages=(systemd systemd-sysv dbus procps man-db util-linux mount cmake openssl python3
-                         python3-qpid-proton rabbitmq-server)
+                         python3-qpid-proton rabbitmq-server prometheus-node-exporter)
 
 timing() { log "TIME: $1 $((SECONDS - $2))s"; }
 
@@ -149,6 +151,11 @@ prepare_rootfs() {  # prepare_rootfs PACKAGE...
     # (the tests start private ones) or epmd.
     if [ -e "$rootfs/lib/systemd/system/rabbitmq-server.service" ]; then
         systemctl --root="$rootfs" disable --quiet rabbitmq-server.service epmd.socket epmd.service 2>/dev/null || true
+    fi
+    # Its only unit: the timers live in prometheus-node-exporter-collectors, a
+    # Recommends that neither debootstrap nor --no-install-recommends brings.
+    if [ -e "$rootfs/lib/systemd/system/prometheus-node-exporter.service" ]; then
+        systemctl --root="$rootfs" disable --quiet prometheus-node-exporter.service 2>/dev/null || true
     fi
     flock -s 9
     timing rootfs "$t0"

@@ -3,7 +3,7 @@
 # .deb and checks what an operator would see: files and permissions, the unit's
 # verification and sandbox score, the journal catalog, start, status line,
 # messages in the journal with their IOT_* fields, reload (good and bad),
-# watchdog restart, stop and purge. Needs root, debootstrap and
+# watchdog restart, metrics served by Debian's node_exporter, stop and purge. Needs root, debootstrap and
 # systemd-container; the rootfs is cached.
 #
 #   packaging/test-systemd-package.sh [path/to/iot-amqpd_*.deb]
@@ -434,6 +434,43 @@ check "watchdog: NRestarts went up" test "$(ct systemctl show -P NRestarts iot-a
 check "watchdog: messages published while frozen arrive exactly once after the restart" \
     delivered_once group-a w- 30 40
 timing watchdog "$t0"
+
+# -- metrics for Debian's node_exporter, with the shipped drop-in example --
+# The packaged prometheus-node-exporter (its own unit, as user prometheus, on
+# :9100 of the container's loopback) serves the daemon's counters from its
+# textfile directory, once the operator's two steps let the daemon write there.
+t0=$SECONDS
+textfile_dir=/var/lib/prometheus/node-exporter
+ct dpkg-statoverride --update --add root iot-amqpd 0775 "$textfile_dir"
+ct install -D -m 0644 /usr/share/doc/iot-amqpd/examples/node-exporter.conf \
+    /etc/systemd/system/iot-amqpd.service.d/node-exporter.conf
+ct sed -i "s|textfile: /run/iot-amqpd/metrics.prom|textfile: $textfile_dir/iot-amqpd.prom|" /etc/iot-amqpd/iot-amqpd.yaml
+ct systemctl daemon-reload
+check "node-exporter.conf drop-in: restart succeeds" ct systemctl restart iot-amqpd.service
+publish "$group_id_a" 5 n-
+check "node-exporter.conf drop-in: messages delivered" delivered_once group-a n- 5 30
+check "node-exporter.conf drop-in: $textfile_dir/iot-amqpd.prom 644 iot-amqpd:iot-amqpd" \
+    wait_until 10 file_is "$textfile_dir/iot-amqpd.prom" 644 iot-amqpd:iot-amqpd
+check "prometheus-node-exporter.service starts" ct systemctl start prometheus-node-exporter.service
+scrape() {
+    ct python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=5).read().decode())' 2>/dev/null
+}
+node_exporter_serves() {
+    local text
+    text=$(scrape) || return 1
+    grep -x 'iot_amqpd_messages_written_total{group="group-a"} 5' <<<"$text" >/dev/null &&
+        grep -x 'node_textfile_scrape_error 0' <<<"$text" >/dev/null
+}
+check "prometheus-node-exporter serves iot_amqpd_messages_written_total{group=\"group-a\"} 5, no scrape error" \
+    wait_until 20 node_exporter_serves
+no_metrics_failed() { ! ct journalctl -q --no-pager -u iot-amqpd.service IOT_EVENT=metrics_failed | grep . >/dev/null; }
+check "node-exporter.conf drop-in: no metrics_failed logged" no_metrics_failed
+ct systemctl stop prometheus-node-exporter.service
+ct rm -f /etc/systemd/system/iot-amqpd.service.d/node-exporter.conf
+ct sed -i "s|textfile: $textfile_dir/iot-amqpd.prom|textfile: /run/iot-amqpd/metrics.prom|" /etc/iot-amqpd/iot-amqpd.yaml
+ct systemctl daemon-reload
+timing node-exporter "$t0"
 
 # -- the secret as a systemd credential, with the shipped drop-in example --
 t0=$SECONDS

@@ -8,7 +8,9 @@
 # answers 101 ("action forbidden") keeps invoke-rc.d/deb-systemd-invoke from
 # starting it during that apt-get, and a unit we installed is then disabled so
 # it does not start at the next boot either. A rabbitmq-server that was already
-# installed (a developer's system node) is left as it is.
+# installed (a developer's system node) is left as it is. prometheus-node-exporter
+# is installed the same way, for the test that runs its own node_exporter on a
+# loopback port (tests/integration/node_exporter_test.cpp).
 set -eu
 
 packages="build-essential cmake pkg-config git openssl
@@ -19,12 +21,13 @@ clang clang-14 libclang-rt-14-dev clang-format clang-tidy cppcheck
 debhelper devscripts lintian fakeroot
 systemd-container debootstrap iproute2"
 # erlang-base comes with rabbitmq-server and brings epmd's own units.
-service_packages="rabbitmq-server erlang-base"
+service_packages="rabbitmq-server erlang-base prometheus-node-exporter"
 # The systemd units of a package above, disabled when we installed it.
 units_of() {
     case "$1" in
         rabbitmq-server) echo rabbitmq-server.service ;;
         erlang-base) echo epmd.socket epmd.service ;;
+        prometheus-node-exporter) echo prometheus-node-exporter.service ;;
     esac
 }
 
