@@ -33,12 +33,13 @@ leader=
 # test, and what the harness calls (unshare, mount: util-linux, mount). One set
 # for both users, so the first run's debootstrap builds the whole cache.
 # rabbitmq-server for the tests' private broker nodes (its system node and
-# epmd's units are disabled in the rootfs: see prepare_rootfs), and
+# epmd's units are disabled in the rootfs: see prepare_rootfs),
 # prometheus-node-exporter for the test that runs a node_exporter of its own
-# (the system one is disabled likewise).
+# (the system one is disabled likewise), and autopkgtest, which runs the
+# package's debian/tests inside the package stage's container.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 container_base_packages=(systemd systemd-sysv dbus procps man-db util-linux mount cmake openssl python3
-                         python3-qpid-proton rabbitmq-server prometheus-node-exporter)
+                         python3-qpid-proton rabbitmq-server prometheus-node-exporter autopkgtest)
 
 timing() { log "TIME: $1 $((SECONDS - $2))s"; }
 

@@ -3,13 +3,15 @@
 # .deb and checks what an operator would see: files and permissions, the unit's
 # verification and sandbox score, the journal catalog, start, status line,
 # messages in the journal with their IOT_* fields, reload (good and bad),
-# watchdog restart, metrics served by Debian's node_exporter, stop and purge. Needs root, debootstrap and
-# systemd-container; the rootfs is cached.
+# watchdog restart, metrics served by Debian's node_exporter, stop and purge;
+# then, in the same container, the package's autopkgtests (debian/tests) with
+# autopkgtest's null runner against both .debs. Needs root, debootstrap and
+# systemd-container; the rootfs is cached. The emulator comes from the
+# iot-amqpd-emulator .deb beside the daemon's.
 #
 #   packaging/test-systemd-package.sh [path/to/iot-amqpd_*.deb]
 #
 # Environment:
-#   IOT_BUILD_DIR    where iot-amqpd-emulator was built (default build)
 #   IOT_TEST_CACHE, DEBIAN_MIRROR: see packaging/nspawn-container.sh, which
 #   builds the cached rootfs and boots the container (private network, only
 #   loopback; a throw-away overlay; the emulator runs as a transient unit).
@@ -17,12 +19,12 @@ set -uo pipefail
 umask 022
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build_dir=${IOT_BUILD_DIR:-$root/build}
 deb=${1:-}
 if [ -z "$deb" ]; then
     deb=$(ls -t "$root"/dist/iot-amqpd_*_amd64.deb 2>/dev/null | head -n 1)
 fi
-emulator=$build_dir/iot-amqpd-emulator
+# The emulator's package, built from the same source: same directory, version and arch.
+emulator_deb=$(dirname "$deb")/$(basename "$deb" | sed 's/^iot-amqpd_/iot-amqpd-emulator_/')
 make_certs=$root/tests/support/make-test-certs.sh
 
 # The unit's watchdog and restart delay, which bound the watchdog check.
@@ -46,13 +48,15 @@ die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
 # shellcheck source=packaging/nspawn-container.sh
 . "$root/packaging/nspawn-container.sh"
 
-# Packages the .deb and the emulator need, resolved on this host: the .deb's
-# Depends (first alternative, no versions) and the owners of the emulator's
-# shared libraries.
+# Packages the .debs need, resolved on this host: their Depends (first
+# alternative, no versions), and what debian/tests/control lists besides the
+# two packages (the container has no network to fetch them).
 required_packages() {
-    dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
+    { dpkg-deb -f "$deb" Depends; echo ,; dpkg-deb -f "$emulator_deb" Depends; } |
+        tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
         grep -v '^$' | while read -r name; do real_package "$name"; done
-    runtime_packages "$emulator"
+    sed -n 's/^Depends://p' "$root/debian/tests/control" | tr ',' '\n' | sed 's/[[:space:]]//g' |
+        grep -v -e '^$' -e '^iot-amqpd'
     printf '%s\n' "${container_base_packages[@]}"
 }
 
@@ -180,20 +184,31 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "must run as root"
-for tool in debootstrap systemd-nspawn nsenter dpkg-deb python3; do
+for tool in debootstrap systemd-nspawn nsenter dpkg-deb python3 tar; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
 [ -n "$deb" ] && [ -f "$deb" ] || die "no .deb (run packaging/build-deb.sh or pass its path)"
-[ -x "$emulator" ] || die "$emulator not built (cmake --build build --target iot-amqpd-emulator)"
+[ -f "$emulator_deb" ] || die "no $emulator_deb beside the daemon's .deb (packaging/build-deb.sh builds both)"
 [ -x "$make_certs" ] || die "$make_certs missing"
-log "package: $deb"
+log "packages: $deb $emulator_deb"
 
 mapfile -t packages < <(required_packages)
 prepare_rootfs "${packages[@]}"
 
 stage=$(mktemp -d /var/tmp/iot-amqpd-test.XXXXXX)
 cp "$deb" "$stage/iot-amqpd.deb"
-cp "$emulator" "$stage/iot-amqpd-emulator"
+cp "$emulator_deb" "$stage/iot-amqpd-emulator.deb"
+# The package test runs the emulator from the .deb's contents, so that the
+# daemon's install and purge checks see the daemon's package alone; the
+# autopkgtests below install both packages.
+dpkg-deb --fsys-tarfile "$emulator_deb" | tar -xO ./usr/bin/iot-amqpd-emulator >"$stage/iot-amqpd-emulator" ||
+    die "no usr/bin/iot-amqpd-emulator in $emulator_deb"
+chmod 0755 "$stage/iot-amqpd-emulator"
+# autopkgtest reads the tests from a source tree. debian/tests and the
+# changelog (for the version it reports) make the degenerate tree it runs in
+# place (a "built tree"), with no copy and no dpkg-source in the container.
+mkdir -p "$stage/src/debian"
+cp -a "$root"/debian/{changelog,tests} "$stage/src/debian/"
 "$make_certs" "$stage/certs" >/dev/null || die "make-test-certs.sh failed"
 cat >"$stage/accounts.yaml" <<EOF
 instance_id: $instance_id
@@ -520,3 +535,35 @@ check "purge: systemd no longer knows the unit" ct_says not-found systemctl show
 check "purge: no failed units in the container" ct_says "" systemctl list-units --failed --plain --no-legend
 timing purge "$t0"
 
+
+# -- autopkgtest: debian/tests against both installed packages --
+# The null runner tests this very system, which here is the throw-away
+# container (so it qualifies for isolation-container); autopkgtest installs
+# the two .debs itself, from the purged state above.
+t0=$SECONDS
+ct systemctl stop iot-emulator.service
+if ct autopkgtest --no-built-binaries --output-dir /var/tmp/autopkgtest-out \
+    /srv/iot-test/iot-amqpd.deb /srv/iot-test/iot-amqpd-emulator.deb /srv/iot-test/src/ -- null \
+    >"$stage/autopkgtest.log" 2>&1; then
+    autopkgtest_status=0
+else
+    autopkgtest_status=$?
+fi
+summary=$(ct cat /var/tmp/autopkgtest-out/summary 2>/dev/null)
+# What the tests said they checked (their own lines: "ok: ...", counts).
+grep -E '^(ok: |journal: |iot-amqpd(-emulator)? --)' "$stage/autopkgtest.log" | sed 's/^/    /'
+log "  autopkgtest summary (exit status $autopkgtest_status):"
+log "$summary" | sed 's/^/    /'
+all_passed() {
+    [ "$autopkgtest_status" -eq 0 ] || return 1
+    for test in $(sed -n 's/^Tests://p' "$root/debian/tests/control" | tr ',' ' '); do
+        grep -E "^$test +PASS" <<<"$summary" >/dev/null || { log "  $test did not pass"; return 1; }
+    done
+}
+if all_passed; then
+    pass "autopkgtest: every test in debian/tests/control passes against the installed packages"
+else
+    fail "autopkgtest: every test in debian/tests/control passes against the installed packages"
+    tail -n 80 "$stage/autopkgtest.log"
+fi
+timing autopkgtest "$t0"

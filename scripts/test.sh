@@ -10,7 +10,8 @@
 # Stages: gates (format, clang-tidy, cppcheck), build, unit, integration (on
 # this machine), systemd (the integration tests again, inside a booted Debian 12
 # container with systemd as PID 1), sanitizers (ASan+UBSan, TSan), fuzz,
-# package (.deb, lintian, install and run under systemd in a container).
+# package (the .debs, lintian, install and run under systemd in a container,
+# then the autopkgtests of debian/tests in that container).
 # When a container stage is selected and its cached rootfs is missing, the
 # rootfs is debootstrapped in the background from the start (network and disk
 # bound, beside the CPU-bound build), so the container stages find it ready.
