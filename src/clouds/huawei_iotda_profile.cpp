@@ -88,8 +88,9 @@ std::optional<std::int64_t> envelope_time_ms(std::string_view text) {
     if (!parsed) return std::nullopt;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
+    // Before 1970 is no device's clock, and -1 is timegm()'s error: not a time.
     const std::time_t seconds = ::timegm(&tm);
-    if (seconds == static_cast<std::time_t>(-1)) return std::nullopt;
+    if (seconds < 0) return std::nullopt;
     return std::int64_t{seconds} * 1000 + millis;
 }
 
@@ -160,7 +161,7 @@ void Settings::describe(const proton::message& message, MessageScratch& scratch,
                                                        header != nullptr ? text_at(*header, "device_id") : nullptr,
                                                        header != nullptr ? text_at(*header, "product_id") : nullptr};
         for (std::size_t i = 0; i < kNames.size(); ++i) {
-            if (values[i] == nullptr) continue;
+            if (values[i] == nullptr || values[i]->empty()) continue;
             scratch.texts[i] = *values[i];
             scratch.fields.push_back({kNames[i], scratch.texts[i]});
         }

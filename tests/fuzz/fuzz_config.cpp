@@ -34,6 +34,8 @@
 #include <tuple>
 
 #include "fuzz_check.hpp"
+#include "iot-amqpd/cloud_profile.hpp"
+#include "iot-amqpd/clouds/aliyun.hpp"
 #include "iot-amqpd/config.hpp"
 #include "iot-amqpd/config_diff.hpp"
 #include "text_oracles.hpp"
@@ -168,16 +170,26 @@ void check_group(const iot::GroupConfig& group, std::set<std::string>& names, st
                        std::string::npos,
                "group name is [A-Za-z0-9_.-]{1,64}");
     FUZZ_CHECK(names.insert(group.name).second, "group names are unique");
-    FUZZ_CHECK(!group.consumer_group_id.empty() && !has_separator(group.consumer_group_id),
-               "consumer_group_id is set and has no user-name separator");
-    FUZZ_CHECK(!group.access_key_id.empty() && !has_separator(group.access_key_id),
-               "access_key_id is set and has no user-name separator");
-    FUZZ_CHECK(!has_separator(group.iot_instance_id), "iot_instance_id has no user-name separator");
-    FUZZ_CHECK(group.access_key_secret != nullptr && !group.access_key_secret->empty(), "a secret was read");
-    FUZZ_CHECK(group.endpoint.compare(0, 8, "amqps://") == 0, "amqps endpoints only");
+    FUZZ_CHECK(group.settings != nullptr, "a loaded group has its cloud's settings");
+    FUZZ_CHECK(&group.settings->profile() == iot::find_cloud_profile(group.cloud), "the settings are its cloud's");
+    const iot::ProfileLimits limits = group.settings->profile().limits();
+    if (group.cloud == "aliyun") {
+        const iot::AliyunGroup& aliyun = iot::aliyun_of(group);
+        FUZZ_CHECK(!aliyun.consumer_group_id.empty() && !has_separator(aliyun.consumer_group_id),
+                   "consumer_group_id is set and has no user-name separator");
+        FUZZ_CHECK(!aliyun.access_key_id.empty() && !has_separator(aliyun.access_key_id),
+                   "access_key_id is set and has no user-name separator");
+        FUZZ_CHECK(!has_separator(aliyun.iot_instance_id), "iot_instance_id has no user-name separator");
+        FUZZ_CHECK(aliyun.access_key_secret != nullptr && !aliyun.access_key_secret->empty(), "a secret was read");
+        FUZZ_CHECK(aliyun.auth_mode != iot::AuthMode::ststoken || !aliyun.security_token_file.empty(),
+                   "ststoken has a security_token_file");
+        FUZZ_CHECK(iot::fuzz::reference_utf8(aliyun.consumer_group_id), "consumer_group_id is UTF-8");
+    }
+    FUZZ_CHECK(group.endpoint.compare(0, 8, "amqps://") == 0 ||
+                   (!limits.tls_required && group.plaintext && group.tls.insecure_plaintext &&
+                    group.endpoint.compare(0, 7, "amqp://") == 0),
+               "amqps endpoints only, or amqp:// where the cloud allows it and the group asked for it");
     FUZZ_CHECK(!group.host.empty() && group.port != 0, "the endpoint has a host and a port");
-    FUZZ_CHECK(group.auth_mode != iot::AuthMode::ststoken || !group.security_token_file.empty(),
-               "ststoken has a security_token_file");
     FUZZ_CHECK(group.connections >= 1 && group.connections <= 64, "connections 1..64");
     FUZZ_CHECK(group.client_ids.size() == static_cast<std::size_t>(group.connections), "one client id per connection");
     for (const std::string& id : group.client_ids) {
@@ -185,7 +197,8 @@ void check_group(const iot::GroupConfig& group, std::set<std::string>& names, st
         FUZZ_CHECK(!has_separator(id), "client id has no user-name separator");
         FUZZ_CHECK(client_ids.insert(id).second, "no two connections share a client id");
     }
-    FUZZ_CHECK(group.heartbeat >= iot::Millis(30000) && group.heartbeat <= iot::Millis(300000), "heartbeat 30s..300s");
+    FUZZ_CHECK(group.heartbeat >= limits.min_heartbeat && group.heartbeat <= limits.max_heartbeat,
+               "heartbeat within the cloud's bounds");
     FUZZ_CHECK(group.credit >= 1, "credit is positive");
     FUZZ_CHECK(group.reconnect.initial_delay > iot::Millis(0), "initial_delay is positive");
     FUZZ_CHECK(group.reconnect.max_delay >= group.reconnect.initial_delay, "max_delay is at least initial_delay");
@@ -202,7 +215,7 @@ void check_config(const iot::Config& config, const iot::Config* baseline) {
         check_group(group, names, client_ids);
         FUZZ_CHECK(config.find_group(group.name) == &group, "find_group finds each group");
         // These reach the JSON line and the journal verbatim.
-        FUZZ_CHECK(iot::fuzz::reference_utf8(group.consumer_group_id), "consumer_group_id is UTF-8");
+        FUZZ_CHECK(iot::fuzz::reference_utf8(std::string(group.settings->group_id())), "the group id is UTF-8");
         for (const std::string& id : group.client_ids)
             FUZZ_CHECK(iot::fuzz::reference_utf8(id), "client ids are UTF-8");
     }

@@ -354,6 +354,12 @@ TEST_F(CloudConfig, HuaweiEnvelopeBecomesJournalFields) {
     // Without event_time_ms: the second-precision event_time.
     describe(cloud, with_body(R"({"resource":"device.status","event_time":"20261205T103000Z"})"), d);
     EXPECT_EQ(d.record.generate_time.value_or(""), "1796466600000");
+
+    // Found by fuzzing: a time before 1970 is no time, an empty value no field.
+    const proton::message odd = with_body(R"({"resource":"","event":"report","event_time":"10130602T103000Z"})");
+    describe(cloud, odd, d);
+    EXPECT_FALSE(d.record.generate_time.has_value());
+    EXPECT_EQ(d.fields, (std::map<std::string, std::string>{{"IOT_EVENT_TYPE", "report"}}));
 }
 
 TEST_F(CloudConfig, HuaweiWithoutRequestIdFallsBackToTheBodysHash) {
