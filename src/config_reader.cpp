@@ -483,6 +483,14 @@ Field<SecretSetting> read_secret(const MapReader& map, const SecretKeys& keys, R
     return credential_secret(map, keys, ctx);
 }
 
+void GroupFrame::missing_secret(ErrorLog& log, const SecretKeys& keys) const {
+    std::string_view what = keys.what;
+    if (starts_with(what, "the ")) what.remove_prefix(4);
+    log.add(where, "no " + std::string(what) + ": set " + std::string(keys.file_key) + " (recommended), " +
+                       std::string(keys.credential_key) + " or " + std::string(keys.inline_key) +
+                       ", here or under defaults");
+}
+
 std::string for_group(const Where& reported, bool group_involved, const std::string& label) {
     return in_defaults(reported) && group_involved ? " (consumer group " + label + ")" : std::string();
 }

@@ -282,6 +282,8 @@ struct GroupFrame {
     void missing(ErrorLog& log, std::string_view key, const std::string& why) const {
         log.add(with_path(where, where.path + "." + std::string(key)), "missing: " + why);
     }
+    // No source for the secret `keys` name, in the group nor under defaults:.
+    void missing_secret(ErrorLog& log, const SecretKeys& keys) const;
 };
 
 }  // namespace iot::cfg

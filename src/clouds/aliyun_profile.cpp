@@ -228,10 +228,7 @@ private:
             group.missing(log, "access_key_id",
                           "set it here or under defaults: the AccessKey ID of a RAM user allowed to "
                           "subscribe (iot:sub)");
-        if (pick(own.secret, inherited.secret).absent())
-            log.add(group.where,
-                    "no AccessKey secret: set access_key_secret_file (recommended), "
-                    "access_key_secret_credential or access_key_secret, here or under defaults");
+        if (pick(own.secret, inherited.secret).absent()) group.missing_secret(log, kSecretKeys);
     }
 
     static void check_security_token(const Layer& own, const Layer& inherited, const std::string& label,

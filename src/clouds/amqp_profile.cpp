@@ -154,10 +154,7 @@ public:
         const std::size_t errors_before = ctx.log.size();
         if (pick(own.user, inherited.user).absent())
             group.missing(ctx.log, "user", "set it here or under defaults: the broker user to log in as (SASL PLAIN)");
-        if (pick(own.password, inherited.password).absent())
-            ctx.log.add(group.where,
-                        "no password: set password_file (recommended), password_credential or password, here or "
-                        "under defaults");
+        if (pick(own.password, inherited.password).absent()) group.missing_secret(ctx.log, kPasswordKeys);
         if (pick(own.source_address, inherited.source_address).absent())
             group.missing(ctx.log, "source_address",
                           "the queue (or address) to consume, e.g. /amq/queue/iot for a RabbitMQ queue named iot");

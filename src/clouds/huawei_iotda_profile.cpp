@@ -221,10 +221,7 @@ public:
             group.missing(ctx.log, "access_key",
                           "set it here or under defaults: the access key of the AMQP access credential (IoTDA "
                           "console > Access details > Preset Access Credential)");
-        if (pick(own.access_code, inherited.access_code).absent())
-            ctx.log.add(group.where,
-                        "no access code: set access_code_file (recommended), access_code_credential or "
-                        "access_code, here or under defaults");
+        if (pick(own.access_code, inherited.access_code).absent()) group.missing_secret(ctx.log, kCodeKeys);
         Group settings;
         apply(own.access_key, inherited.access_key, settings.access_key);
         if (const Field<SecretSetting>& code = pick(own.access_code, inherited.access_code); code.valid())
