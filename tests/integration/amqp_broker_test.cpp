@@ -119,20 +119,29 @@ TEST_F(BrokerTest, DeliversEveryMessageOnceWithItsPropertiesAsJournalFields) {
 
 // The broker goes away mid-stream and comes back with what it had not seen
 // accepted: the daemon reconnects, and the redeliveries it already wrote are
-// accepted without a second entry.
+// accepted without a second entry. The daemon is frozen across the restart, so
+// the restart is mid-stream however fast this machine is (checked, not hoped),
+// and what sits unread in its socket is written after the connection is gone:
+// exactly the written-but-not-accepted messages the broker redelivers.
 TEST_F(BrokerTest, ABrokerRestartMidStreamLosesNothingAndWritesNothingTwice) {
-    constexpr int kCount = 3000;
-    add_broker_group("plant");
-    scenario_.config().credit = 50;
-    ASSERT_TRUE(scenario_.start_daemon_and_wait_ready());
+    constexpr int kCount = 5000;
     broker_.publish(kQueue, numbered("r-", kCount), 60s);
+    add_broker_group("plant").credit = 10;
+    ASSERT_TRUE(scenario_.start_daemon_and_wait_ready());
     ASSERT_TRUE(scenario_.messages().wait_for_count(300, 30s));
+    ASSERT_TRUE(scenario_.daemon()->signal(SIGSTOP));
+    const std::size_t written = entries().size();
+    if (written >= static_cast<std::size_t>(kCount)) {
+        scenario_.daemon()->signal(SIGCONT);
+        FAIL() << "the restart came too late to be mid-stream: " << written << " written";
+    }
     broker_.restart();
+    ASSERT_TRUE(scenario_.daemon()->signal(SIGCONT));
     ASSERT_TRUE(scenario_.wait_for_event("disconnected", 1, 30s));
+    ASSERT_TRUE(scenario_.wait_for_event("connected", 2, 30s));
     ASSERT_TRUE(scenario_.messages().wait_for_count(kCount, 90s));
     ASSERT_TRUE(queue_drains(60s));
     EXPECT_TRUE(exactly_once("r-", kCount));
-    EXPECT_GE(scenario_.daemon_events("connected").size(), 2U);
 }
 
 // Credit is the back-pressure: with the daemon frozen, the broker hands out no
