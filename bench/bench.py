@@ -47,7 +47,12 @@ INSTANCE_ID = "iot-06z00bench"
 GROUP_IDS = ["BENCHG%d" % i for i in range(1, 9)]
 SAMPLE_GROUP = "BENCHSAMPLE"
 BODY_SIZE = 300
-CREDIT = int(os.environ.get("BENCH_CREDIT", "100"))  # the daemon's default
+# The daemon's `credit:`; unset, the daemon's default (an adaptive window up to 2000, within its
+# memory_budget). The emulator's own receiver and the sample take this or 100.
+CREDIT = int(os.environ["BENCH_CREDIT"]) if os.environ.get("BENCH_CREDIT") else None
+FIXED_CREDIT = CREDIT or 100
+CREDIT_TEXT = "credit %d" % CREDIT if CREDIT else "default credit (adaptive)"
+MEMORY_BUDGET_KIB = 8 * 1024  # the daemon's default memory_budget
 FLOOD_SIZE = 64 * 1024
 # The "small constant" of the flood's bound: TLS records and proton's input buffer, the message
 # being decoded, allocator slack. Measured above 2 x credit x size: up to 2.4 MiB (6 runs, since
@@ -479,7 +484,7 @@ class Bench:
             "  access_key_id: %s" % ACCESS_KEY_ID,
             "  access_key_secret_file: %s" % os.path.join(self.work, "access-key-secret"),
             "  iot_instance_id: %s" % INSTANCE_ID,
-            "  credit: %d" % CREDIT,
+            *(["  credit: %d" % CREDIT] if CREDIT else []),
             "  tls: { ca_file: \"%s\" }" % (self.certs("ca.pem") if ca_file is None else ca_file),
             "  dedup_window: 10000",
             "consumer_groups:",
@@ -635,7 +640,7 @@ class Bench:
     def case_emulator(self, rnd):
         out = subprocess.run([self.emulator_bin, "bench", "--cert", self.certs("server.pem"), "--key",
                               self.certs("server.key"), "--ca", self.certs("ca.pem"), "--count", str(self.n),
-                              "--credit", str(CREDIT), "--size", str(BODY_SIZE)],
+                              "--credit", str(FIXED_CREDIT), "--size", str(BODY_SIZE)],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=True)
         result = json.loads(out.stdout)
         return {"rate": result["msgs_per_s"]}
@@ -665,14 +670,14 @@ class Bench:
             stop_child(receiver)
             sender.stop()
 
-    def case_daemon_rhea(self, rnd):
+    def case_daemon_rhea(self, rnd, daemon_bin=None):
         """The independent sender -> iot-amqpd (1 group, journald output) -> journald."""
-        tag = "daemon-rhea-%d" % rnd
+        tag = "daemon-rhea-%d%s" % (rnd, "-compare" if daemon_bin else "")
         n = self.sender_n
         sender = RheaSender(self, n, tag + "-", tag)
         daemon = None
         try:
-            daemon, identifier, _ = self.start_daemon(tag, 1, "journald", port=sender.port)
+            daemon, identifier, _ = self.start_daemon(tag, 1, "journald", port=sender.port, daemon_bin=daemon_bin)
             sender.wait_event("linked", 30, watch=daemon)
             reset_peak_rss(daemon.pid)
             s0 = cpu_times(daemon.pid)[1]
@@ -813,7 +818,7 @@ class Bench:
             f.write("defaults:\n  endpoint: amqps://localhost:%d\n  access_key_id: %s\n  access_key_secret_file: %s\n"
                     "  iot_instance_id: %s\n  credit: %d\n  tls: { ca_file: %s }\nconsumer_groups:\n"
                     "  - name: bench-prof\n    consumer_group_id: %s\noutput:\n  type: %s\n  syslog_identifier: %s\n"
-                    % (self.port, ACCESS_KEY_ID, os.path.join(self.work, "access-key-secret"), INSTANCE_ID, CREDIT,
+                    % (self.port, ACCESS_KEY_ID, os.path.join(self.work, "access-key-secret"), INSTANCE_ID, FIXED_CREDIT,
                        self.certs("ca.pem"), group, output, identifier))
         out_file = os.path.join(self.work, "callgrind.%s.out" % tag)
         stderr = open(os.path.join(self.work, "daemon-%d.log" % self.daemon_sequence), "w")
@@ -889,6 +894,7 @@ class Bench:
             ("daemon-journald-4@compare", lambda r: self.case_daemon("journald", 4, r, daemon_bin=other)),
             ("daemon-stdout@compare", lambda r: self.case_daemon("stdout", 1, r, daemon_bin=other)),
             ("memory@compare", lambda r: self.case_memory(r, daemon_bin=other)),
+            ("daemon-rhea@compare", lambda r: self.case_daemon_rhea(r, daemon_bin=other)),
         ]
         return compare + [
             ("ceiling-sendv", lambda r: self.case_ceiling("sendv", r)),
@@ -955,8 +961,8 @@ def independent_report(info, rounds, bench):
         return []
     m = lambda case, key: median_of(rounds, case, key)  # noqa: E731
     out = ["", "With an independent sender (bench/sender: rhea %s on node %s, another AMQP 1.0 implementation), "
-           "N = %d, daemon credit %d, %d rounds:" % (info.get("rhea", "?"), info.get("node", "?"),
-                                                     getattr(bench, "sender_n", bench.n), CREDIT, len(rounds)), ""]
+           "N = %d, daemon %s, %d rounds:" % (info.get("rhea", "?"), info.get("node", "?"),
+                                                getattr(bench, "sender_n", bench.n), CREDIT_TEXT, len(rounds)), ""]
     out.append("| path | msg/s, median (range) | CPU µs/msg: sender | receiver / daemon | journald | sum |")
     out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
 
@@ -975,6 +981,12 @@ def independent_report(info, rounds, bench):
         rate_with_spread(rounds, "daemon-rhea"), fmt(m("daemon-rhea", "sender_cpu_us"), ".1f"),
         fmt(m("daemon-rhea", "cpu_us"), ".1f"), fmt(m("daemon-rhea", "journald_cpu_us"), ".1f"),
         with_spread([cpu_sum(r, "daemon-rhea", daemon_keys) for r in rounds], ".1f")))
+    if any("daemon-rhea@compare" in r for r in rounds):
+        c = "daemon-rhea@compare"
+        out.append("| rhea sender → the compared daemon (BENCH_COMPARE, its own defaults) → journald | %s | %s | %s | %s "
+                   "| %s |" % (rate_with_spread(rounds, c), fmt(m(c, "sender_cpu_us"), ".1f"), fmt(m(c, "cpu_us"), ".1f"),
+                               fmt(m(c, "journald_cpu_us"), ".1f"),
+                               with_spread([cpu_sum(r, c, daemon_keys) for r in rounds], ".1f")))
     if any("ceiling-sendv" in r for r in rounds):
         out.append("| ceiling: sd_journal_sendv loop (same rounds) | %s | %s (the loop) | — | %s | %s |" % (
             rate_with_spread(rounds, "ceiling-sendv"), fmt(m("ceiling-sendv", "cpu_us"), ".1f"),
@@ -1002,6 +1014,10 @@ def independent_report(info, rounds, bench):
                                                   "sender alone" if any("rhea-alone" in r for r in rounds)
                                                   else "ceiling", with_spread(vs_min, ".2f")))
     out.append("| daemon path ÷ CPU-sum bound | %s |" % with_spread(vs_bound, ".2f"))
+    versus = [r["daemon-rhea"]["rate"] / r["daemon-rhea@compare"]["rate"] for r in rounds
+              if "daemon-rhea" in r and "daemon-rhea@compare" in r]
+    if versus:
+        out.append("| daemon path ÷ the compared daemon's path, same round | %s |" % with_spread(versus, ".2f"))
     out.append("| daemon path, the sender's own accept rate (msg/s) | %s |" % with_spread(accept, ",.0f"))
     for case, names in (("rhea-alone", ("sender", "receiver")), ("daemon-rhea", ("sender", "daemon", "journald"))):
         got = [r[case]["shares"] for r in rounds if case in r and "shares" in r[case]]
@@ -1016,15 +1032,17 @@ def independent_report(info, rounds, bench):
             out.append("| %s: share of the wall time its busiest thread was runnable (on a CPU or waiting for one), "
                        "%s | %s |" % (case, ", ".join(names), "; ".join(
                            with_spread([g[p]["busiest_thread_runnable"] for g in got], ".2f") for p in names)))
-    peaks = [r["daemon-rhea"]["peak_rss_kib"] / 1024 for r in rounds if "daemon-rhea" in r and "peak_rss_kib" in r["daemon-rhea"]]
-    if peaks:
-        out.append("| daemon path: the daemon's peak RSS, MiB (VmHWM from the link's attach; journal pages it maps count) | %s |"
-                   % with_spread(peaks, ".1f"))
+    for case, who in (("daemon-rhea", "the daemon"), ("daemon-rhea@compare", "the compared daemon")):
+        peaks = [r[case]["peak_rss_kib"] / 1024 for r in rounds if case in r and "peak_rss_kib" in r[case]]
+        if peaks:
+            out.append("| %s path: its peak RSS, MiB (VmHWM from the link's attach; journal pages it maps count) | %s |"
+                       % (who, with_spread(peaks, ".1f")))
     loads = [r[c]["loadavg"].split()[0] for r in rounds for c in ("rhea-alone", "daemon-rhea")
              if c in r and "loadavg" in r[c]]
     if loads:
         out.append("| 1-minute load average at the end of each case | %s |" % ", ".join(loads))
-    for case, who in (("daemon-rhea", "the daemon"), ("rhea-alone", "the minimal receiver")):
+    for case, who in (("daemon-rhea", "the daemon"), ("daemon-rhea@compare", "the compared daemon"),
+                      ("rhea-alone", "the minimal receiver")):
         frames = [r[case]["frames"] for r in rounds if case in r and "frames" in r[case]]
         if frames:
             out.append("| frames %s sends per message: flow / disposition (deliveries per disposition) | %s / %s (%s) |" % (
@@ -1043,9 +1061,9 @@ def report(info, rounds, bench):
                % (info["journald"], "a private instance in private namespaces" if info["journald"] == "private"
                   else "the system's", info["unix_max_dgram_qlen"]))
     out.append("CPUs: %s" % (info.get("pinned") or "shared by all (BENCH_PIN=journald gives journald a CPU of its own)"))
-    out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), credit %d, median of %d runs; "
+    out.append("N = %d messages of %d-byte JSON (the vendor sample: %d), %s, median of %d runs; "
                "%d runs discarded and repeated (journald stopped or restarted by someone else, or a failure)"
-               % (bench.n, BODY_SIZE, bench.sample_n, CREDIT, len(rounds), len(info["discarded_runs"])))
+               % (bench.n, BODY_SIZE, bench.sample_n, CREDIT_TEXT, len(rounds), len(info["discarded_runs"])))
     out.append("")
     out.append("| case | msg/s, median (range) | CPU µs/msg: process | journald | emulator | peak RSS |")
     out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -1123,13 +1141,16 @@ def report(info, rounds, bench):
     row("  peak while 8 groups start (each reads the journal to seed dedup; journal %s)" % info.get("journal_size", "?"),
         fmt(None if start_peak is None else start_peak / 1024, ".1f") + " MiB", "(diagnosis)", None)
     peak, growth = m("memory", "peak_rss_kib"), m("memory", "growth_kib")
-    window_kib = CREDIT * FLOOD_SIZE / 1024
-    bound_kib = 2 * window_kib + FLOOD_CONSTANT_KIB
-    row("peak RSS, %d × 64 KiB flood, credit %d (VmHWM)" % (bench.flood_count, CREDIT),
+    if CREDIT:  # a fixed window: what it holds, twice (in flight + written, awaiting journald)
+        bound_kib = min(2 * CREDIT * FLOOD_SIZE / 1024, MEMORY_BUDGET_KIB) + FLOOD_CONSTANT_KIB
+        bound_text = "min(2 × credit × size, memory_budget)"
+    else:
+        bound_kib = MEMORY_BUDGET_KIB + FLOOD_CONSTANT_KIB
+        bound_text = "memory_budget"
+    row("peak RSS, %d × 64 KiB flood, %s (VmHWM)" % (bench.flood_count, CREDIT_TEXT),
         "%s MiB (+%s MiB)" % (fmt(None if peak is None else peak / 1024, ".1f"),
                               fmt(None if growth is None else growth / 1024, ".1f")),
-        "growth ≤ 2 × credit × size + %d MiB (%.1f MiB): in flight + written, awaiting journald's read"
-        % (FLOOD_CONSTANT_KIB // 1024, bound_kib / 1024),
+        "growth ≤ %s + %d MiB (%.1f MiB)" % (bound_text, FLOOD_CONSTANT_KIB // 1024, bound_kib / 1024),
         None if growth is None else growth <= bound_kib)
     out += independent_report(info, rounds, bench)
     return "\n".join(out), checks
@@ -1242,7 +1263,7 @@ def main():
                     continue
                 if name.startswith("sample") and not os.path.exists(SAMPLE):
                     continue
-                if name in ("rhea-alone", "daemon-rhea") and rhea_missing():
+                if name in ("rhea-alone", "daemon-rhea", "daemon-rhea@compare") and rhea_missing():
                     if rnd == 1:
                         log("skipping %s: %s" % (name, rhea_missing()))
                     continue

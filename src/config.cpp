@@ -1,6 +1,6 @@
 // The config schema (DESIGN.md §4): the top level, the keys every group has
 // whatever its cloud (name, cloud, endpoint, connections, heartbeat, credit,
-// reconnect, tls, dedup_window, client_id), client ids, output, metrics and
+// memory_budget, reconnect, tls, dedup_window, client_id), client ids, output, metrics and
 // log. Each group's cloud keys belong to its profile (cloud_profile.hpp),
 // which reads them with the same generic reader (config_reader.hpp). Settings
 // are read once per map (defaults: or one group), so a bad default is reported
@@ -35,8 +35,8 @@ using namespace cfg;
 
 // ---- the keys ----------------------------------------------------------------
 
-const KeySet kSharedKeys{"cloud",  "endpoint",  "client_id", "connections", "heartbeat",
-                         "credit", "reconnect", "tls",       "dedup_window"};
+const KeySet kSharedKeys{"cloud",  "endpoint",      "client_id", "connections", "heartbeat",
+                         "credit", "memory_budget", "reconnect", "tls",         "dedup_window"};
 const KeySet kReconnectKeys{"initial_delay", "max_delay", "multiplier", "jitter"};
 const KeySet kTlsKeys{"ca_file", "verify_hostname", "insecure_plaintext"};
 const KeySet kTopKeys{"defaults", "consumer_groups", "output", "metrics", "log"};
@@ -248,6 +248,7 @@ struct SharedLayer {
     Field<std::int64_t> connections;
     Field<Millis> heartbeat;
     Field<std::int64_t> credit;
+    Field<std::int64_t> memory_budget;
     Field<Millis> initial_delay;
     Field<Millis> max_delay;
     Field<double> multiplier;
@@ -270,6 +271,7 @@ SharedLayer read_shared(const MapReader& map, ErrorLog& log) {
     // The profile sets the bounds (the cloud's idle time-out rules); these only keep the value sane.
     layer.heartbeat = get_duration(map, "heartbeat", 1ms, 24h, log);
     layer.credit = get_integer(map, "credit", 1, 10000, log);
+    layer.memory_budget = get_byte_size(map, "memory_budget", kMinMemoryBudget, kMaxMemoryBudget, log);
     layer.dedup_window = get_integer(map, "dedup_window", 0, 1000000, log);
     if (const std::optional<MapReader> reconnect = get_map(map, "reconnect", kReconnectKeys, log)) {
         layer.initial_delay = get_duration(*reconnect, "initial_delay", 100ms, 10min, log);
@@ -297,6 +299,7 @@ void merge_shared(GroupConfig& group, const SharedLayer& own, const SharedLayer&
     apply(own.connections, inherited.connections, group.connections);
     apply(own.heartbeat, inherited.heartbeat, group.heartbeat);
     apply(own.credit, inherited.credit, group.credit);
+    apply(own.memory_budget, inherited.memory_budget, group.memory_budget);
     apply(own.initial_delay, inherited.initial_delay, group.reconnect.initial_delay);
     apply(own.max_delay, inherited.max_delay, group.reconnect.max_delay);
     apply(own.multiplier, inherited.multiplier, group.reconnect.multiplier);

@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <system_error>
 #include <tuple>
 
+#include "iot-amqpd/byte_size.hpp"
 #include "iot-amqpd/encoding.hpp"
 
 namespace iot::cfg {
@@ -341,9 +343,31 @@ std::string not_a_duration(std::string_view text) {
     return reason;
 }
 
+std::string not_a_byte_size(std::string_view text) {
+    std::string reason = "expected a size such as 8MiB or 512KiB (units: B, KiB, MiB, GiB), got " + quoted(text);
+    const std::size_t digits = std::min(text.find_first_not_of("0123456789"), text.size());
+    const std::string number(text.substr(0, digits));
+    const std::string unit(text.substr(digits));
+    if (digits == 0) return reason;
+    if (unit.empty()) return reason + "; add a unit, e.g. " + number + "B";
+    for (const char* decimal : {"K", "k", "KB", "kB", "M", "MB", "G", "GB"}) {
+        if (unit != decimal) continue;
+        reason += "; sizes are binary: write ";
+        reason += number;
+        reason += static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])));
+        reason += "iB";
+        return reason;
+    }
+    if (parse_byte_size(number + "B") && (unit == "KiB" || unit == "MiB" || unit == "GiB"))
+        return quoted(text) + " is far out of range";  // parse_byte_size overflowed
+    if (unit == "B") return quoted(text) + " is far out of range";
+    return reason;
+}
+
 const ScalarKind<std::int64_t> kInteger{"an integer", parse_integer, not_an_integer, format_integer};
 const ScalarKind<double> kNumber{"a number", parse_number, not_a_number, format_number};
 const ScalarKind<Millis> kDuration{"a duration", parse_duration, not_a_duration, format_duration};
+const ScalarKind<std::int64_t> kByteSize{"a size", parse_byte_size, not_a_byte_size, format_byte_size};
 
 Field<std::int64_t> get_integer(const MapReader& map, std::string_view key, std::int64_t min, std::int64_t max,
                                 ErrorLog& log) {
@@ -356,6 +380,11 @@ Field<double> get_number(const MapReader& map, std::string_view key, double min,
 
 Field<Millis> get_duration(const MapReader& map, std::string_view key, Millis min, Millis max, ErrorLog& log) {
     return get_ranged(map, key, kDuration, min, max, log);
+}
+
+Field<std::int64_t> get_byte_size(const MapReader& map, std::string_view key, std::int64_t min, std::int64_t max,
+                                  ErrorLog& log) {
+    return get_ranged(map, key, kByteSize, min, max, log);
 }
 
 std::optional<bool> parse_bool(std::string_view text) {

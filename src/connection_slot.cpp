@@ -52,7 +52,11 @@ long long seconds_until(SteadyTime when, SteadyTime now) {
 }  // namespace
 
 ConnectionSlot::ConnectionSlot(GroupConsumer& group, std::string client_id, std::uint64_t seed)
-    : group_(group), client_id_(std::move(client_id)), backoff_(group.config().reconnect, seed) {}
+    : group_(group),
+      client_id_(std::move(client_id)),
+      backoff_(group.config().reconnect, seed),
+      window_(static_cast<std::size_t>(group.config().credit),
+              group.config().memory_budget / std::max(group.config().connections, 1)) {}
 
 // ---- connecting -------------------------------------------------------------
 
@@ -120,7 +124,7 @@ void ConnectionSlot::on_connection_wake(proton::connection& connection) {
 void ConnectionSlot::on_connection_open(proton::connection& connection) {
     process_signing_clock().accepted(client_id_);  // the cloud took our timestamp: it anchors the next ones
     proton::receiver_options ropts;
-    // credit_window(0): the daemon grants credit itself, one per written message.
+    // credit_window(0): the daemon grants credit itself (top_up()).
     ropts.credit_window(0).auto_accept(false).delivery_mode(proton::delivery_mode::AT_LEAST_ONCE);
     connection.open_receiver(group_.cloud().source_address(), ropts);
 }
@@ -138,13 +142,9 @@ void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
     group_.connection_count_changed();
     const GroupConfig& cfg = group_.config();
     log_event(spdlog::level::info, LogContext{"connected", cfg.name},
-              "connected to {}:{} as {} ({}), receiving with credit {}", cfg.host, cfg.port, client_id_,
-              group_.cloud().identity(), cfg.credit);
-    if (group_.stopping()) return;
-    if (may_grant())
-        receiver.add_credit(cfg.credit);
-    else
-        credit_owed_ = static_cast<std::size_t>(cfg.credit);  // paid once the output stores again
+              "connected to {}:{} as {} ({}), receiving with a credit window of {} (at most {})", cfg.host, cfg.port,
+              client_id_, group_.cloud().identity(), window_.size(), cfg.credit);
+    top_up();
 }
 
 // ---- receiving --------------------------------------------------------------
@@ -195,20 +195,26 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
         health.written.fetch_add(1, std::memory_order_relaxed);
         health.last_message_ms.store(monotonic_ms(), std::memory_order_relaxed);
     }
-    held_.push_back({delivery, group_.last_write()});
-    // The next message may come while this one waits for journald to read it,
-    // so journald always has a queue to work on; but proton keeps a delivery's
-    // buffer until it is settled, so at most `credit` deliveries wait: memory
-    // stays within twice credit × message size.
-    if (held_.size() <= static_cast<std::size_t>(group_.config().credit) && may_grant())
-        grant_credit(1);
-    else
-        ++credit_owed_;
+    window_.observe_message(record.body.size());
+    held_.push_back({delivery, group_.last_write(), std::chrono::steady_clock::now()});
+    top_up();
     return 0;
 }
 
-void ConnectionSlot::grant_credit(int credit) {
-    if (credit > 0 && receiver_up_ && !group_.stopping()) receiver_.add_credit(credit);
+// The next messages may come while earlier ones wait for journald to read
+// them back, so journald always has a queue to work on; but proton keeps a
+// delivery's buffer until it is settled, so what is granted, held and pending
+// together stays within the window (and so within the memory budget).
+// Credit goes out in batches of a sixteenth of the window, not one per
+// message, so the peer sees fewer flow frames.
+void ConnectionSlot::top_up() {
+    if (!receiver_up_ || group_.stopping() || !pending_.empty() || !may_grant()) return;
+    const std::size_t in_flight = held_.size() + static_cast<std::size_t>(std::max(receiver_.credit(), 0));
+    const std::size_t window = window_.size();
+    if (in_flight >= window) return;
+    const std::size_t missing = window - in_flight;
+    if (missing < std::max<std::size_t>(window / 16, 1)) return;
+    receiver_.add_credit(static_cast<int>(missing));
 }
 
 // While the output stores nothing, no credit: the cloud keeps the backlog.
@@ -216,17 +222,20 @@ bool ConnectionSlot::may_grant() const { return !group_.output_holding(); }
 
 std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
     std::size_t accepted = 0;
+    SteadyTime oldest{};
     while (!held_.empty() && held_.front().write <= durable_through) {
+        if (accepted == 0) oldest = held_.front().written_at;
         held_.front().delivery.accept();
         held_.pop_front();
         ++accepted;
     }
-    const auto room = static_cast<std::size_t>(group_.config().credit);
-    if (credit_owed_ > 0 && held_.size() < room && may_grant()) {
-        const std::size_t paid = std::min(credit_owed_, room - held_.size());
-        credit_owed_ -= paid;
-        grant_credit(static_cast<int>(paid));
+    if (accepted > 0) {
+        // Starved: the peer had used all its credit, so it waited on this window.
+        const bool starved = receiver_up_ && receiver_.credit() <= 0;
+        window_.after_settle(starved, std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - oldest),
+                             accepted);
     }
+    top_up();
     return accepted;
 }
 
@@ -355,7 +364,6 @@ void ConnectionSlot::on_transport_close(proton::transport& /*transport*/) {
         group_.health().connected.fetch_sub(1, std::memory_order_relaxed);
     }
     held_.clear();  // settling them on a new connection would do nothing; the cloud redelivers
-    credit_owed_ = 0;
     pending_.clear();
     state_ = State::waiting;
     const auto now = std::chrono::steady_clock::now();

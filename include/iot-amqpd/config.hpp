@@ -38,6 +38,10 @@ enum class SecretSource { inline_value, file, credential };
 
 class CloudSettings;
 
+inline constexpr std::int64_t kDefaultMemoryBudget = 8LL << 20;
+inline constexpr std::int64_t kMinMemoryBudget = 64LL << 10;
+inline constexpr std::int64_t kMaxMemoryBudget = 1LL << 30;
+
 struct GroupConfig {
     std::string name;                               // [A-Za-z0-9_.-]{1,64}
     std::string cloud = "aliyun";                   // the profile's name (DESIGN.md §4.1)
@@ -54,7 +58,13 @@ struct GroupConfig {
     std::vector<std::string> client_ids;  // expanded, one per connection ("-N" appended when connections > 1)
     int connections = 1;                  // 1..64
     Millis heartbeat{60000};              // what the peer sees; the profile sets the bounds
-    int credit = 100;                     // 1..10000
+    // The most messages one connection has in flight: granted as credit and
+    // not yet arrived, or arrived and not yet accepted. An upper bound: the
+    // window adapts below it (credit_window.hpp).
+    int credit = 2000;  // 1..10000
+    // What a group's messages in flight may take in memory, shared by its
+    // connections; with the average message size it bounds the window too.
+    std::int64_t memory_budget = kDefaultMemoryBudget;
     ReconnectPolicy reconnect;
     TlsSettings tls;
     std::size_t dedup_window = 10000;  // 0 = off

@@ -186,6 +186,9 @@ using TextCheck = std::string (*)(std::string_view text);  // the problem with `
                                        ErrorLog& log);
 [[nodiscard]] Field<Millis> get_duration(const MapReader& map, std::string_view key, Millis min, Millis max,
                                          ErrorLog& log);
+// Bytes, written with a unit ("8MiB"); see byte_size.hpp.
+[[nodiscard]] Field<std::int64_t> get_byte_size(const MapReader& map, std::string_view key, std::int64_t min,
+                                                std::int64_t max, ErrorLog& log);
 [[nodiscard]] std::optional<std::int64_t> parse_integer(std::string_view text);
 
 // One of a few words; `expected` lists them for the error ("aksign or ststoken").

@@ -16,6 +16,7 @@
 
 #include "iot-amqpd/backoff.hpp"
 #include "iot-amqpd/cloud_profile.hpp"
+#include "iot-amqpd/credit_window.hpp"
 #include "iot-amqpd/diagnosis.hpp"
 
 namespace iot {
@@ -62,7 +63,7 @@ private:
     void schedule_reconnect(SteadyTime now);
     void log_failure(SteadyTime now, Millis delay);
     int write_then_hold(proton::delivery& delivery, const proton::message& message);
-    void grant_credit(int credit);
+    void top_up();
     [[nodiscard]] bool may_grant() const;
     void drain_pending(SteadyTime now);
     void give_up_on_pending();
@@ -112,9 +113,10 @@ private:
     struct Held {
         proton::delivery delivery;
         std::uint64_t write;
+        SteadyTime written_at;
     };
     std::deque<Held> held_;
-    std::size_t credit_owed_ = 0;  // credit not granted while `credit` deliveries were held
+    CreditWindow window_;
 
     // Messages whose write failed, in arrival order; credit stays stopped while any remain.
     std::deque<Pending> pending_;

@@ -187,6 +187,7 @@ const std::map<std::string, std::pair<std::string, std::string>> kTwoValues{
     {"connections", {"1", "2"}},
     {"heartbeat", {"60s", "90s"}},
     {"credit", {"100", "7"}},
+    {"memory_budget", {"8MiB", "512KiB"}},
     {"reconnect.initial_delay", {"1s", "2s"}},
     {"reconnect.max_delay", {"60s", "2m"}},
     {"reconnect.multiplier", {"2.0", "3.0"}},

@@ -101,6 +101,17 @@ const std::vector<BadFile> kBadFiles = {
      group_a("    iot_instance_id: iot-\xff\xfe\n"),
      {"{file}:8:22: consumer_groups[0].iot_instance_id: the value is not valid UTF-8 text"}},
     {"CreditZero", group_a("    credit: 0\n"), {"{file}:8:13: consumer_groups[0].credit: 0 is below the minimum 1"}},
+    {"MemoryBudgetInDecimalUnits",
+     group_a("    memory_budget: 8MB\n"),
+     {"{file}:8:20: consumer_groups[0].memory_budget: expected a size such as 8MiB or 512KiB (units: B, KiB, MiB, "
+      "GiB), got \"8MB\"; sizes are binary: write 8MiB"}},
+    {"MemoryBudgetWithoutUnit",
+     group_a("    memory_budget: 8388608\n"),
+     {"{file}:8:20: consumer_groups[0].memory_budget: expected a size such as 8MiB or 512KiB (units: B, KiB, MiB, "
+      "GiB), got \"8388608\"; add a unit, e.g. 8388608B"}},
+    {"MemoryBudgetTooSmall",
+     group_a("    memory_budget: 1KiB\n"),
+     {"{file}:8:20: consumer_groups[0].memory_budget: 1KiB is below the minimum 64KiB"}},
     {"DedupWindowNegative",
      group_a("    dedup_window: -1\n"),
      {"{file}:8:19: consumer_groups[0].dedup_window: -1 is below the minimum 0"}},
