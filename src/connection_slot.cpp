@@ -1,6 +1,7 @@
 #include "iot-amqpd/connection_slot.hpp"
 
 #include <proton/connection.h>
+#include <proton/link.h>
 #include <proton/connection_options.hpp>
 #include <proton/delivery_mode.hpp>
 #include <proton/error_condition.hpp>
@@ -31,6 +32,19 @@ public:
     explicit RawConnection(const proton::connection& open) : proton::connection(open) {}
     [[nodiscard]] pn_connection_t* raw() const { return pn_object(); }
 };
+
+// Likewise for a receiver's pn_link_t.
+class RawReceiver final : public proton::receiver {
+public:
+    explicit RawReceiver(const proton::receiver& open) : proton::receiver(open) {}
+    [[nodiscard]] pn_link_t* raw() const { return pn_object(); }
+};
+
+// Deliveries proton has received on the link and not yet handed to
+// on_message: their credit is used, and they are not held yet.
+std::size_t arrived_unread(const proton::receiver& receiver) {
+    return static_cast<std::size_t>(std::max(pn_link_queued(RawReceiver(receiver).raw()), 0));
+}
 
 // The hostname of the AMQP Open frame only: proton-cpp's virtual_host() also
 // names the TLS peer, and there is no option for the Open frame alone.
@@ -209,7 +223,8 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
 // message, so the peer sees fewer flow frames.
 void ConnectionSlot::top_up() {
     if (!receiver_up_ || group_.stopping() || !pending_.empty() || !may_grant()) return;
-    const std::size_t in_flight = held_.size() + static_cast<std::size_t>(std::max(receiver_.credit(), 0));
+    const std::size_t in_flight =
+        held_.size() + arrived_unread(receiver_) + static_cast<std::size_t>(std::max(receiver_.credit(), 0));
     const std::size_t window = window_.size();
     if (in_flight >= window) return;
     const std::size_t missing = window - in_flight;

@@ -28,7 +28,13 @@ std::size_t CreditWindow::cap() const {
 
 void CreditWindow::observe_message(std::size_t body_bytes) {
     const auto bytes = static_cast<double>(body_bytes);
-    average_bytes_ = average_bytes_ == 0 ? bytes : average_bytes_ + (bytes - average_bytes_) * kSizeWeight;
+    if (!seen_message_) {  // the first size known: the start as it would have been with it
+        seen_message_ = true;
+        average_bytes_ = bytes;
+        size_ = std::min(kInitialCreditWindow, cap());
+        return;
+    }
+    average_bytes_ += (bytes - average_bytes_) * kSizeWeight;
     size_ = std::min(size_, cap());  // larger messages: the budget holds fewer at once
 }
 

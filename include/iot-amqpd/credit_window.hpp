@@ -28,6 +28,9 @@ inline constexpr std::size_t kInitialCreditWindow = 200;
 // proton's delivery.
 inline constexpr std::size_t kCopiesHeld = 2;
 inline constexpr std::size_t kPerMessageOverhead = 1024;
+// Until the first message shows their size, messages are taken to be this
+// large, so the first credit granted keeps within the budget for bodies up to it.
+inline constexpr std::size_t kAssumedMessageBytes = 64 * 1024;
 // Confirmations faster than this mean journald keeps up; twice as slow, it is behind.
 inline constexpr Millis kConfirmLatencyTarget{100};
 
@@ -50,8 +53,9 @@ public:
 private:
     std::size_t upper_bound_;
     std::int64_t byte_budget_;
-    std::size_t size_;
-    double average_bytes_ = 0;  // of the bodies seen, exponentially weighted
+    double average_bytes_ = kAssumedMessageBytes;  // of the bodies seen, exponentially weighted
+    bool seen_message_ = false;
+    std::size_t size_;  // after the above: its start is computed from them
     std::size_t settled_since_change_ = 0;
 };
 

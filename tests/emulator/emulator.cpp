@@ -725,6 +725,11 @@ private:
             return;
         }
         if (state == nullptr || !state->sender || *state->sender != s) return;
+        {
+            std::lock_guard lock(stats_mutex_);
+            std::uint64_t& most = stats_.groups[state->group].max_link_credit;
+            most = std::max(most, static_cast<std::uint64_t>(std::max(s.credit(), 0)));
+        }
         dispatch(state->group, *groups_.at(state->group));
     }
 

@@ -29,6 +29,7 @@ Json group_json(const GroupStats& g) {
         {"ack_timeouts", Json(q.ack_timeouts)},
         {"requeued_on_loss", Json(q.requeued_on_loss)},
         {"in_flight", Json(q.in_flight)},
+        {"max_in_flight", Json(q.max_in_flight)},
         {"queued", Json(q.queued)},
         {"connections", Json(g.connections)},
         {"connections_total", Json(g.connections_total)},
@@ -38,6 +39,7 @@ Json group_json(const GroupStats& g) {
         {"refused_attempts", Json(g.refused_attempts)},
         {"stale_timestamps", Json(g.stale_timestamps)},
         {"closes_with_link_attached", Json(g.closes_with_link_attached)},
+        {"max_link_credit", Json(g.max_link_credit)},
         {"codes", Json(std::move(codes_json))},
         {"clients", Json(std::move(clients_json))},
     });

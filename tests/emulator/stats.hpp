@@ -34,6 +34,9 @@ struct GroupStats {
     // redelivers those messages): a client detaches, waits for the detach
     // back, then closes.
     std::uint64_t closes_with_link_attached = 0;
+    // The most credit one of the group's links held unused at once: what a
+    // client's credit window allowed the emulator to send ahead.
+    std::uint64_t max_link_credit = 0;
     std::map<int, std::uint64_t> codes;  // log code -> count
     std::map<std::string, ClientStats> clients;
 };

@@ -14,10 +14,19 @@ void round_trip(CreditWindow& window, bool starved, Millis latency) {
     window.after_settle(starved, latency, window.size());
 }
 
-TEST(CreditWindow, StartsAtTheInitialWindowWithinTheBound) {
-    EXPECT_EQ(CreditWindow(2000, 8 * kMiB).size(), kInitialCreditWindow);
-    EXPECT_EQ(CreditWindow(50, 8 * kMiB).size(), 50U);
-    EXPECT_EQ(CreditWindow(0, 8 * kMiB).size(), 1U) << "a bound of 0 still lets one message through";
+TEST(CreditWindow, BeforeTheFirstMessageItAssumesLargeOnesThenStartsAtTheInitialWindow) {
+    CreditWindow window(2000, 8 * kMiB);
+    EXPECT_EQ(window.size(), (8 * kMiB) / (kCopiesHeld * kAssumedMessageBytes + kPerMessageOverhead));
+    window.observe_message(300);
+    EXPECT_EQ(window.size(), kInitialCreditWindow);
+}
+
+TEST(CreditWindow, StaysWithinTheConfiguredCredit) {
+    CreditWindow small(50, 8 * kMiB);
+    small.observe_message(300);
+    EXPECT_EQ(small.size(), 50U);
+    CreditWindow zero(0, 8 * kMiB);
+    EXPECT_EQ(zero.size(), 1U) << "a bound of 0 still lets one message through";
 }
 
 TEST(CreditWindow, GrowsWhileTheSenderWaitsForCreditAndTheJournalKeepsUp) {
