@@ -70,7 +70,22 @@ ConnectionSlot::ConnectionSlot(GroupConsumer& group, std::string client_id, std:
       client_id_(std::move(client_id)),
       backoff_(group.config().reconnect, seed),
       window_(static_cast<std::size_t>(group.config().credit),
-              group.config().memory_budget / std::max(group.config().connections, 1)) {}
+              group.config().memory_budget / std::max(group.config().connections, 1)) {
+    publish_window();
+}
+
+ConnectionSlot::~ConnectionSlot() {
+    group_.health().credit_window.fetch_sub(static_cast<std::int64_t>(published_window_), std::memory_order_relaxed);
+}
+
+// For the metrics: the group's gauge is the sum of its connections' windows.
+void ConnectionSlot::publish_window() {
+    const std::size_t now = window_.size();
+    if (now == published_window_) return;
+    group_.health().credit_window.fetch_add(
+        static_cast<std::int64_t>(now) - static_cast<std::int64_t>(published_window_), std::memory_order_relaxed);
+    published_window_ = now;
+}
 
 // ---- connecting -------------------------------------------------------------
 
@@ -210,6 +225,7 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
         health.last_message_ms.store(monotonic_ms(), std::memory_order_relaxed);
     }
     window_.observe_message(record.body.size());
+    publish_window();
     held_.push_back({delivery, group_.last_write(), std::chrono::steady_clock::now()});
     top_up();
     return 0;
@@ -249,6 +265,7 @@ std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
         const bool starved = receiver_up_ && receiver_.credit() <= 0;
         window_.after_settle(starved, std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - oldest),
                              accepted);
+        publish_window();
     }
     top_up();
     return accepted;

@@ -59,6 +59,9 @@ std::string render_metrics(const std::vector<GroupMetrics>& groups, const Proces
     group_family(out, groups, "iot_amqpd_dedup_window_ids", "gauge",
                  "Message ids the group remembers to recognise redeliveries (at most dedup_window).",
                  [](auto& g) { return g.dedup_ids; });
+    group_family(out, groups, "iot_amqpd_credit_window", "gauge",
+                 "Messages the group's connections let be in flight now (adaptive, within credit and memory_budget).",
+                 [](auto& g) { return g.credit_window; });
     group_family(out, groups, "iot_amqpd_connections_connected", "gauge", "Connections with an attached receiver.",
                  [](auto& g) { return g.connected; });
     group_family(out, groups, "iot_amqpd_connections_configured", "gauge", "Connections configured for the group.",

@@ -243,6 +243,7 @@ std::vector<GroupMetrics> Supervisor::snapshot(std::int64_t now) const {
         m.auth_failures = h.auth_failures.load();
         m.journal_dropped = h.journal_dropped.load();
         m.dedup_ids = h.dedup_ids.load();
+        m.credit_window = h.credit_window.load();
         m.output_holding = h.output_holding.load();
         m.connected = h.connected.load();
         m.connections = h.connections.load();

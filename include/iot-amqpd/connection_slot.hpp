@@ -31,6 +31,11 @@ inline constexpr Millis kDetachWait{2000};
 class ConnectionSlot final : public proton::messaging_handler {
 public:
     ConnectionSlot(GroupConsumer& group, std::string client_id, std::uint64_t seed);
+    ~ConnectionSlot() override;
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+    ConnectionSlot(ConnectionSlot&&) = delete;
+    ConnectionSlot& operator=(ConnectionSlot&&) = delete;
 
     void tick(SteadyTime now);
     // Stop: finish writing what is in hand, then close. Returns true when already closed.
@@ -64,6 +69,7 @@ private:
     void log_failure(SteadyTime now, Millis delay);
     int write_then_hold(proton::delivery& delivery, const proton::message& message);
     void top_up();
+    void publish_window();
     [[nodiscard]] bool may_grant() const;
     void drain_pending(SteadyTime now);
     void give_up_on_pending();
@@ -117,6 +123,7 @@ private:
     };
     std::deque<Held> held_;
     CreditWindow window_;
+    std::size_t published_window_ = 0;  // this slot's part of GroupHealth::credit_window
 
     // Messages whose write failed, in arrival order; credit stays stopped while any remain.
     std::deque<Pending> pending_;

@@ -19,6 +19,7 @@ struct GroupMetrics {
     std::uint64_t journal_dropped = 0;  // entries journald read but did not store (written again)
     bool output_holding = false;        // journald stores nothing: the group holds
     std::uint64_t dedup_ids = 0;        // message ids the dedup window remembers
+    std::int64_t credit_window = 0;     // the connections' credit windows, summed
     int connected = 0;
     int connections = 0;
     double seconds_since_last_message = -1;  // -1: no message yet

@@ -22,6 +22,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     g.seconds_since_last_message = 1.5;
     g.journal_dropped = 7;
     g.dedup_ids = 1234;
+    g.credit_window = 400;
     g.output_holding = true;
     ProcessMetrics p;
     p.uptime_seconds = 12.25;
@@ -32,6 +33,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     EXPECT_NE(text.find("iot_amqpd_journal_dropped_total{group=\"factory-\\\"a\\\"\"} 7\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_dedup_window_ids{group=\"factory-\\\"a\\\"\"} 1234\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_journal_not_storing{group=\"factory-\\\"a\\\"\"} 1\n"), std::string::npos);
+    EXPECT_NE(text.find("iot_amqpd_credit_window{group=\"factory-\\\"a\\\"\"} 400\n"), std::string::npos);
     // Every line is a comment or `name{labels} value`.
     const std::regex sample(R"(^[a-z_]+(\{[a-z_]+="([^"\\]|\\.)*"\})? -?[0-9.]+$)");
     std::istringstream lines(text);
@@ -42,7 +44,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
         EXPECT_TRUE(std::regex_match(line, sample)) << line;
         ++samples;
     }
-    EXPECT_EQ(samples, 15);
+    EXPECT_EQ(samples, 16);
 }
 
 TEST(Metrics, WritesTheFileAtomically) {
