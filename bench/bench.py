@@ -363,6 +363,37 @@ class Shares:
         return out
 
 
+class RssPeaks:
+    """The largest RssAnon, RssShmem and RssFile of a process while a case runs, sampled every
+    10 ms: VmHWM alone cannot say whether a peak was the daemon's heap or the journal's pages it
+    maps (on a tmpfs journal those are shared memory, journald's file, not the daemon's own)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.peaks = {"RssAnon": 0, "RssShmem": 0, "RssFile": 0}
+        self.running = True
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        while self.running:
+            try:
+                with open("/proc/%d/status" % self.pid) as f:
+                    for line in f:
+                        key = line.split(":", 1)[0]
+                        if key in self.peaks:
+                            self.peaks[key] = max(self.peaks[key], int(line.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.01)
+
+    def done(self):
+        self.running = False
+        self.thread.join(1)
+        return {"peak_anon_kib": self.peaks["RssAnon"], "peak_shmem_kib": self.peaks["RssShmem"],
+                "peak_file_kib": self.peaks["RssFile"]}
+
+
 def stop_child(proc):
     if proc is not None and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -680,6 +711,7 @@ class Bench:
             daemon, identifier, _ = self.start_daemon(tag, 1, "journald", port=sender.port, daemon_bin=daemon_bin)
             sender.wait_event("linked", 30, watch=daemon)
             reset_peak_rss(daemon.pid)
+            rss = RssPeaks(daemon.pid)
             s0 = cpu_times(daemon.pid)[1]
             c0, j0 = cpu_seconds(daemon.pid), cpu_seconds(self.journald)
             shares = Shares({"sender": sender.proc.pid, "daemon": daemon.pid, "journald": self.journald})
@@ -692,7 +724,7 @@ class Bench:
             return {"rate": audit["rate"], "accept_rate": done["rate"], "cpu_us": (c1 - c0) * 1e6 / n,
                     "sys_cpu_us": (s1 - s0) * 1e6 / n, "journald_cpu_us": (j1 - j0) * 1e6 / n,
                     "sender_cpu_us": done["cpu_us_per_msg"], "frames": done["peer_frames"], "shares": shares,
-                    "loadavg": loadavg(), "peak_rss_kib": status_kib(daemon.pid, "VmHWM")}
+                    "loadavg": loadavg(), "peak_rss_kib": status_kib(daemon.pid, "VmHWM"), **rss.done()}
         finally:
             stop_child(daemon)
             sender.stop()
@@ -1037,6 +1069,13 @@ def independent_report(info, rounds, bench):
         if peaks:
             out.append("| %s path: its peak RSS, MiB (VmHWM from the link's attach; journal pages it maps count) | %s |"
                        % (who, with_spread(peaks, ".1f")))
+        split = [r[case] for r in rounds if case in r and "peak_anon_kib" in r[case]]
+        if split:
+            out.append("| %s path: peak RssAnon (its heap) / RssShmem (tmpfs journal pages the read-back maps) / "
+                       "RssFile, MiB, sampled every 10 ms | %s / %s / %s |" % (
+                           who, with_spread([s["peak_anon_kib"] / 1024 for s in split], ".1f"),
+                           with_spread([s["peak_shmem_kib"] / 1024 for s in split], ".1f"),
+                           with_spread([s["peak_file_kib"] / 1024 for s in split], ".1f")))
     loads = [r[c]["loadavg"].split()[0] for r in rounds for c in ("rhea-alone", "daemon-rhea")
              if c in r and "loadavg" in r[c]]
     if loads:
