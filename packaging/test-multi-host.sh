@@ -470,6 +470,15 @@ by_device() {
     [ "$n" -gt 0 ]
 }
 check "journalctl -D /var/log/journal/remote IOT_DEVICE_NAME=… finds a device's messages" by_device
+# SplitMode=host: one file per sender, named after its certificate's subject
+# (systemd 252 uses the whole distinguished name: remote-CN=<name>.journal).
+journal_per_host() {
+    local files name
+    files=$(on "$collector" ls /var/log/journal/remote)
+    log "  /var/log/journal/remote: $(echo "$files" | tr '\n' ' ')"
+    for name in "${hosts[@]}"; do grep -x "remote-CN=$name.journal" <<<"$files" >/dev/null || return 1; done
+}
+check "the collector keeps one journal file per sender, remote-CN=<host>.journal" journal_per_host
 # The senders' journal per message, for sizing SystemMaxUse= (README.md).
 bytes_per_entry() {
     on "${hosts[0]}" sh -c 'du -sb /var/log/journal | cut -f1; journalctl -q --no-pager -o export --output-fields=_PID | grep -c "^__CURSOR="' |
