@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Shared by packaging/test-systemd-package.sh and scripts/test-in-systemd-container.sh
-# (sourced, not run): a cached Debian 12 rootfs and a booted systemd-nspawn
-# container over it, with systemd as PID 1, a private network (loopback only)
-# and a throw-away overlay, so nothing a test does inside reaches the cache.
+# Shared by packaging/test-systemd-package.sh, packaging/test-multi-host.sh and
+# scripts/test-in-systemd-container.sh (sourced, not run): a cached Debian 12
+# rootfs and booted systemd-nspawn containers over it, with systemd as PID 1, a
+# private network (loopback only, or one network namespace the caller made and
+# passes as --network-namespace-path=) and a throw-away overlay, so nothing a
+# test does inside reaches the cache.
 #
 # The caller defines log MESSAGE and die MESSAGE (which must exit), and calls
 #   prepare_rootfs PACKAGE...          debootstrap once, add missing packages later
 #   boot_container NAME CONSOLE_LOG [NSPAWN_OPTION...]
 #   ct COMMAND... / ct_run [SYSTEMD_RUN_OPTION...] COMMAND...
 #   shutdown_container                 always, e.g. from an EXIT trap
+# One container is the current one (nspawn_pid, leader), which ct and
+# shutdown_container act on. A caller with several boots each in turn, then
+#   use_container NAME                 makes NAME current again
+#   shutdown_containers                shuts down every container booted here
 #
 # Environment:
 #   IOT_TEST_CACHE   rootfs cache (default /var/cache/iot-amqpd-test): the only
@@ -25,6 +31,10 @@ rootfs=$cache/rootfs
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 nspawn_pid=
 leader=
+# Every container booted here, in the order booted, and by name its
+# systemd-nspawn and its PID 1.
+container_names=()
+declare -A container_nspawn_pid=() container_leader_pid=() container_cgroups=()
 
 # What both containers need besides the binaries' own libraries: systemd as
 # PID 1 and the tools an operator uses (man-db for `systemd-analyze verify` to
@@ -37,9 +47,12 @@ leader=
 # prometheus-node-exporter for the test that runs a node_exporter of its own
 # (the system one is disabled likewise), and autopkgtest, which runs the
 # package's debian/tests inside the package stage's container.
+# systemd-journal-remote for the multi-host test's uploaders and collector
+# (its package enables none of its units, so no container starts them unasked).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 container_base_packages=(systemd systemd-sysv dbus procps man-db util-linux mount cmake openssl python3
-                         python3-qpid-proton rabbitmq-server prometheus-node-exporter autopkgtest)
+                         python3-qpid-proton rabbitmq-server prometheus-node-exporter autopkgtest
+                         systemd-journal-remote)
 
 timing() { log "TIME: $1 $((SECONDS - $2))s"; }
 
@@ -180,15 +193,61 @@ system_up() {
     [ "$state" = running ] || [ "$state" = degraded ]
 }
 
+# systemd-nspawn --keep-unit makes the container's cgroups (payload,
+# supervisor) under its own: two containers started from one cgroup would share
+# them, and each one's systemd would manage (and on shutdown kill) the other's
+# processes. So each systemd-nspawn starts in a cgroup of its own, below the
+# caller's, in each hierarchy systemd uses (cgroup2, and name=systemd on a
+# hybrid host).
+caller_cgroups() {  # the caller's cgroup directories, one a line
+    local mount path
+    mount=$(findmnt -n -o TARGET -t cgroup2 | head -n 1)
+    path=$(sed -n 's/^0:://p' /proc/self/cgroup)
+    [ -n "$mount" ] && [ -n "$path" ] && echo "$mount${path%/}"
+    mount=$(findmnt -n -o TARGET,OPTIONS -t cgroup | awk '$2 ~ /(^|,)name=systemd(,|$)/ { print $1; exit }')
+    path=$(sed -n 's/^[0-9]*:name=systemd://p' /proc/self/cgroup)
+    [ -n "$mount" ] && [ -n "$path" ] && echo "$mount${path%/}"
+    return 0
+}
+remove_cgroups() {  # remove_cgroups DIR...: empty ones, innermost first
+    local dir
+    for dir in "$@"; do
+        [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    return 0
+}
+
 boot_container() {  # boot_container NAME CONSOLE_LOG [NSPAWN_OPTION...]
-    local t0=$SECONDS name=$1 console=$2
+    local t0=$SECONDS name=$1 console=$2 network=--private-network option cgroups=() dir
     shift 2
-    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -b --register=no --keep-unit --private-network \
-        --volatile=overlay -D "$rootfs" -M "$name" "$@" </dev/null >"$console" 2>&1 &
+    # systemd-nspawn refuses --private-network beside a namespace of the caller's.
+    for option in "$@"; do
+        case $option in --network-namespace-path=*) network= ;; esac
+    done
+    mapfile -t cgroups < <(caller_cgroups | sed "s|\$|/iot-test-$name|")
+    (
+        for dir in "${cgroups[@]}"; do
+            mkdir -p "$dir" && echo "$BASHPID" >"$dir/cgroup.procs" ||
+                log "could not start $name in cgroup $dir: it shares its caller's"
+        done
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 exec systemd-nspawn -b --register=no --keep-unit ${network:+"$network"} \
+            --volatile=overlay -D "$rootfs" -M "$name" "$@" </dev/null >"$console" 2>&1
+    ) &
     nspawn_pid=$!
-    wait_until 30 container_leader || { tail -n 20 "$console"; die "container did not start"; }
-    wait_until 60 system_up || { ct systemctl --failed; die "container's systemd did not finish booting"; }
+    container_cgroups[$name]="${cgroups[*]}"
+    leader=
+    container_names+=("$name")
+    container_nspawn_pid[$name]=$nspawn_pid
+    wait_until 30 container_leader || { tail -n 20 "$console"; die "container $name did not start"; }
+    container_leader_pid[$name]=$leader
+    wait_until 60 system_up || { ct systemctl --failed; die "container $name's systemd did not finish booting"; }
     timing boot "$t0"
+}
+
+use_container() {  # use_container NAME: ct and shutdown_container act on NAME from now on
+    [ -n "${container_nspawn_pid[$1]:-}" ] || die "no container $1 was booted"
+    nspawn_pid=${container_nspawn_pid[$1]}
+    leader=${container_leader_pid[$1]:-}
 }
 
 nspawn_gone() { ! kill -0 "$nspawn_pid" 2>/dev/null; }
@@ -196,6 +255,7 @@ nspawn_gone() { ! kill -0 "$nspawn_pid" 2>/dev/null; }
 # namespace with it, and then systemd-nspawn exits too.
 shutdown_container() {
     [ -n "$nspawn_pid" ] || return 0
+    local pid=$nspawn_pid
     if ! nspawn_gone; then
         [ -n "$leader" ] && ct systemctl poweroff >/dev/null 2>&1
         if ! wait_until 20 nspawn_gone; then
@@ -210,6 +270,26 @@ shutdown_container() {
     fi
     wait "$nspawn_pid" 2>/dev/null
     nspawn_pid=
+    local name
+    for name in "${!container_nspawn_pid[@]}"; do
+        if [ "${container_nspawn_pid[$name]}" = "$pid" ]; then
+            # shellcheck disable=SC2086  # a list of paths without spaces
+            remove_cgroups ${container_cgroups[$name]}
+        fi
+    done
+}
+
+shutdown_containers() {  # every container booted here, in the reverse order of booting
+    local i
+    for ((i = ${#container_names[@]} - 1; i >= 0; i--)); do
+        use_container "${container_names[i]}"
+        shutdown_container
+    done
+    container_names=()
+    container_nspawn_pid=()
+    container_leader_pid=()
+    container_cgroups=()
+    leader=
 }
 
 # Run rather than sourced: `packaging/nspawn-container.sh prepare PACKAGE...`

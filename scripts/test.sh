@@ -11,7 +11,9 @@
 # this machine), systemd (the integration tests again, inside a booted Debian 12
 # container with systemd as PID 1), sanitizers (ASan+UBSan, TSan), fuzz,
 # package (the .debs, lintian, install and run under systemd in a container,
-# then the autopkgtests of debian/tests in that container).
+# then the autopkgtests of debian/tests in that container; then three such
+# hosts on one consumer group uploading their journals to a collector
+# container, packaging/test-multi-host.sh).
 # When a container stage is selected and its cached rootfs is missing, the
 # rootfs is debootstrapped in the background from the start (network and disk
 # bound, beside the CPU-bound build), so the container stages find it ready.
@@ -71,7 +73,14 @@ stage_soak() { ctest --test-dir build --verbose -L soak | grep -E '\[ soak \]|te
 stage_systemd() { scripts/test-in-systemd-container.sh -L integration; }
 stage_sanitizers() { scripts/run-sanitizers.sh; }
 stage_fuzz() { scripts/run-fuzzers.sh "${FUZZ_SECONDS:-30}"; }
-stage_package() { packaging/build-deb.sh && packaging/test-systemd-package.sh; }
+# The multi-host test runs even when the single-host one failed: they check different things.
+stage_package() {
+    packaging/build-deb.sh || return 1
+    local single=0 multi=0
+    packaging/test-systemd-package.sh || single=$?
+    packaging/test-multi-host.sh || multi=$?
+    [ "$single" -eq 0 ] && [ "$multi" -eq 0 ]
+}
 
 # The sanitizer and fuzzing builds, ahead of their stages (see above).
 ahead_job=
