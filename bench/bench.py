@@ -47,7 +47,7 @@ INSTANCE_ID = "iot-06z00bench"
 GROUP_IDS = ["BENCHG%d" % i for i in range(1, 9)]
 SAMPLE_GROUP = "BENCHSAMPLE"
 BODY_SIZE = 300
-# The daemon's `credit:`; unset, the daemon's default (an adaptive window up to 2000, within its
+# The daemon's `credit:`; unset, the daemon's default (an adaptive window up to 500, within its
 # memory_budget). The emulator's own receiver and the sample take this or 100.
 CREDIT = int(os.environ["BENCH_CREDIT"]) if os.environ.get("BENCH_CREDIT") else None
 FIXED_CREDIT = CREDIT or 100

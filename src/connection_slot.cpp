@@ -261,8 +261,11 @@ std::size_t ConnectionSlot::settle(std::uint64_t durable_through) {
         ++accepted;
     }
     if (accepted > 0) {
-        // Starved: the peer had used all its credit, so it waited on this window.
-        const bool starved = receiver_up_ && receiver_.credit() <= 0;
+        // Starved: the peer had used all its credit and the daemon has read
+        // everything it sent, so the peer waits on this window, not on the
+        // daemon. (With deliveries still unread, the daemon is what is slow:
+        // a larger window would not help it.)
+        const bool starved = receiver_up_ && receiver_.credit() <= 0 && arrived_unread(receiver_) == 0;
         window_.after_settle(starved, std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - oldest),
                              accepted);
         publish_window();

@@ -61,7 +61,7 @@ struct GroupConfig {
     // The most messages one connection has in flight: granted as credit and
     // not yet arrived, or arrived and not yet accepted. An upper bound: the
     // window adapts below it (credit_window.hpp).
-    int credit = 2000;  // 1..10000
+    int credit = 500;  // 1..10000
     // What a group's messages in flight may take in memory, shared by its
     // connections; with the average message size it bounds the window too.
     std::int64_t memory_budget = kDefaultMemoryBudget;

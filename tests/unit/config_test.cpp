@@ -152,7 +152,7 @@ TEST_F(ConfigLoad, MinimalFileGetsTheBuiltInDefaults) {
     EXPECT_EQ(a.client_ids, std::vector<std::string>{"gw1-a"});
     EXPECT_EQ(a.connections, 1);
     EXPECT_EQ(a.heartbeat, 60s);
-    EXPECT_EQ(a.credit, 2000);
+    EXPECT_EQ(a.credit, 500);
     EXPECT_EQ(a.memory_budget, 8 << 20);
     EXPECT_EQ(a.reconnect.initial_delay, 1s);
     EXPECT_EQ(a.reconnect.max_delay, 60s);
