@@ -32,7 +32,7 @@ inline constexpr std::size_t kCopiesHeld = 3;
 inline constexpr std::size_t kPerMessageOverhead = 1024;
 // Until the first message shows their size, messages are taken to be this
 // large, so the first credit granted keeps within the budget for bodies up to it.
-inline constexpr std::size_t kAssumedMessageBytes = 64 * 1024;
+inline constexpr std::size_t kAssumedMessageBytes = std::size_t{64} * 1024;
 // Confirmations faster than this mean journald keeps up; twice as slow, it is behind.
 inline constexpr Millis kConfirmLatencyTarget{100};
 
