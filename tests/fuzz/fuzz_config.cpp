@@ -200,6 +200,8 @@ void check_group(const iot::GroupConfig& group, std::set<std::string>& names, st
     FUZZ_CHECK(group.heartbeat >= limits.min_heartbeat && group.heartbeat <= limits.max_heartbeat,
                "heartbeat within the cloud's bounds");
     FUZZ_CHECK(group.credit >= 1, "credit is positive");
+    FUZZ_CHECK(group.memory_budget >= iot::kMinMemoryBudget && group.memory_budget <= iot::kMaxMemoryBudget,
+               "memory_budget within 64KiB..1GiB");
     FUZZ_CHECK(group.reconnect.initial_delay > iot::Millis(0), "initial_delay is positive");
     FUZZ_CHECK(group.reconnect.max_delay >= group.reconnect.initial_delay, "max_delay is at least initial_delay");
     FUZZ_CHECK(group.reconnect.multiplier >= 1.0, "multiplier is at least 1");
