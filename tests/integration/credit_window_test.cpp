@@ -18,6 +18,7 @@
 
 #include "delivery_audit.hpp"
 #include "fault_verdict.hpp"
+#include "sanitizer_build.hpp"
 #include "scenario.hpp"
 #include "wait_until.hpp"
 
@@ -49,7 +50,12 @@ TEST(CreditWindow, GrowsPastItsStartWhileTheCloudHasABacklogButNeverBeyondTheCre
     const GroupCounters counters = scenario.counters("CG-A");
     std::cout << "[ credit-window ] backlog of " << kMessages << ": the most unused credit " << counters.max_link_credit
               << " (start " << kInitialWindow << ", bound " << kCredit << ")\n";
-    EXPECT_GT(counters.max_link_credit, kInitialWindow) << "the window never grew";
+    // The window grows only while the sender, not the daemon, is what waits.
+    // Under a sanitizer the daemon is several times slower than the emulator,
+    // so it is the bottleneck and the window rightly stays where it started.
+    if (!kSanitizerBuild) {
+        EXPECT_GT(counters.max_link_credit, kInitialWindow) << "the window never grew";
+    }
     EXPECT_LE(counters.max_link_credit, kCredit) << "credit is the upper bound";
     EXPECT_EQ(counters.ack_timeouts, 0);
     expect_each_once(scenario, "b-", kMessages, "backlog");
