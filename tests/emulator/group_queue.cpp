@@ -168,7 +168,6 @@ std::vector<TimedOut> GroupQueue::expire(Clock::time_point now) {
 void GroupQueue::update_gauges() {
     counters_.queued = ready_count_ + retries_.size();
     counters_.in_flight = live_in_flight_;
-    counters_.max_in_flight = std::max(counters_.max_in_flight, live_in_flight_);
 }
 
 }  // namespace iot::emu

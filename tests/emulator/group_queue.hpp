@@ -43,9 +43,8 @@ struct QueueCounters {
     std::uint64_t modified = 0;
     std::uint64_t ack_timeouts = 0;
     std::uint64_t requeued_on_loss = 0;
-    std::uint64_t queued = 0;         // waiting to be sent (including not yet made and delayed retries)
-    std::uint64_t in_flight = 0;      // sent, waiting for a disposition, not timed out
-    std::uint64_t max_in_flight = 0;  // the most in_flight ever was: what the clients' credit allowed at a peak
+    std::uint64_t queued = 0;     // waiting to be sent (including not yet made and delayed retries)
+    std::uint64_t in_flight = 0;  // sent, waiting for a disposition, not timed out
 };
 
 struct SettleInfo {

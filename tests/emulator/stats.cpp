@@ -29,7 +29,6 @@ Json group_json(const GroupStats& g) {
         {"ack_timeouts", Json(q.ack_timeouts)},
         {"requeued_on_loss", Json(q.requeued_on_loss)},
         {"in_flight", Json(q.in_flight)},
-        {"max_in_flight", Json(q.max_in_flight)},
         {"queued", Json(q.queued)},
         {"connections", Json(g.connections)},
         {"connections_total", Json(g.connections_total)},

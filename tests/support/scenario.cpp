@@ -221,7 +221,6 @@ GroupCounters Scenario::counters_of(const emu::Json& group) {
         {"accepted", &counters.accepted},
         {"redelivered", &counters.redelivered},
         {"in_flight", &counters.in_flight},
-        {"max_in_flight", &counters.max_in_flight},
         {"max_link_credit", &counters.max_link_credit},
         {"queued", &counters.queued},
         {"released", &counters.released},

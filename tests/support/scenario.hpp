@@ -49,7 +49,6 @@ struct ScenarioOptions {
 // A scenario's snapshot of one group's emulator counters (the "stats" reply).
 struct GroupCounters {
     std::int64_t published = 0, delivered = 0, accepted = 0, redelivered = 0, in_flight = 0, queued = 0;
-    std::int64_t max_in_flight = 0;    // the most deliveries unsettled at once
     std::int64_t max_link_credit = 0;  // the most unused credit one link held at once
     std::int64_t released = 0, rejected = 0, modified = 0, ack_timeouts = 0, requeued_on_loss = 0;
     std::int64_t connections = 0, connections_total = 0, links = 0;
