@@ -179,19 +179,19 @@ void ConnectionSlot::on_receiver_open(proton::receiver& receiver) {
 // ---- receiving --------------------------------------------------------------
 
 void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& message) {
-    last_message_at_ = std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
+    last_message_at_ = now;
     group_.health().received.fetch_add(1, std::memory_order_relaxed);
     if (!pending_.empty()) {  // keep arrival order behind the message that failed
         pending_.push_back({delivery, message});
         return;
     }
-    const int err = write_then_hold(delivery, message);
+    const int err = write_then_hold(delivery, message, now);
     if (err == 0) {
         settle(group_.durable_through());
         if (!held_.empty()) group_.settle_soon();
         return;
     }
-    const auto now = std::chrono::steady_clock::now();
     pending_.push_back({delivery, message});
     failing_since_ = now;
     write_retry_delay_ = kFirstWriteRetry;
@@ -205,7 +205,7 @@ void ConnectionSlot::on_message(proton::delivery& delivery, proton::message& mes
 // Write first, accept after: nothing is acknowledged that the output did not
 // store. The delivery is held until its write is durable; a duplicate waits
 // for the latest write, which its earlier one cannot be newer than.
-int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::message& message) {
+int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::message& message, SteadyTime now) {
     const GroupConfig& cfg = group_.config();
     MessageRecord record;
     record.group = cfg.name;
@@ -226,7 +226,7 @@ int ConnectionSlot::write_then_hold(proton::delivery& delivery, const proton::me
     }
     window_.observe_message(record.body.size());
     publish_window();
-    held_.push_back({delivery, group_.last_write(), std::chrono::steady_clock::now()});
+    held_.push_back({delivery, group_.last_write(), now});
     top_up();
     return 0;
 }
@@ -280,7 +280,7 @@ void ConnectionSlot::wake() {
 
 void ConnectionSlot::drain_pending(SteadyTime now) {
     while (!pending_.empty()) {
-        if (write_then_hold(pending_.front().delivery, pending_.front().message) != 0) {
+        if (write_then_hold(pending_.front().delivery, pending_.front().message, now) != 0) {
             if (now - failing_since_ >= kWriteRetryLimit) {
                 give_up_on_pending();
                 return;

@@ -67,7 +67,8 @@ private:
     bool close_if_detach_unanswered(SteadyTime now);
     void schedule_reconnect(SteadyTime now);
     void log_failure(SteadyTime now, Millis delay);
-    int write_then_hold(proton::delivery& delivery, const proton::message& message);
+    // `now`: when it was written, for the credit window's confirmation latency.
+    int write_then_hold(proton::delivery& delivery, const proton::message& message, SteadyTime now);
     void top_up();
     void publish_window();
     [[nodiscard]] bool may_grant() const;
