@@ -45,20 +45,11 @@ instance_id=iot-multihost
 id_prefix=mh-
 
 started_at=$SECONDS
-passed=0
-failed=0
 stage=
 holder=
 
-log() { printf '%s\n' "$*"; }
-pass() { passed=$((passed + 1)); log "PASS: $1"; }
-fail() { failed=$((failed + 1)); log "FAIL: $1"; }
-check() {  # check NAME COMMAND...: PASS when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
+# shellcheck source=packaging/package-test-common.sh
+. "$root/packaging/package-test-common.sh"
 # shellcheck source=packaging/nspawn-container.sh
 . "$root/packaging/nspawn-container.sh"
 
@@ -67,10 +58,16 @@ on() {  # on CONTAINER COMMAND...: COMMAND inside CONTAINER
     ct "${@:2}"
 }
 
+# The test CA as the trusted one, and the certificate and key made for CERT
+# where ROLE (journal-remote or journal-upload) reads them, as README.md's recipe puts them.
+install_tls() {  # install_tls CONTAINER CERT ROLE
+    on "$1" sh -c "install -D -m 0644 /srv/iot-test/tls/ca.pem /etc/ssl/ca/trusted.pem &&
+        install -D -m 0644 /srv/iot-test/tls/$2.pem /etc/ssl/certs/$3.pem &&
+        install -D -m 0600 /srv/iot-test/tls/$2.key /etc/ssl/private/$3.pem"
+}
+
 required_packages() {
-    { dpkg-deb -f "$deb" Depends; echo ,; dpkg-deb -f "$emulator_deb" Depends; } |
-        tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
-        grep -v '^$' | while read -r name; do real_package "$name"; done
+    deb_dependencies "$deb" "$emulator_deb"
     printf '%s\n' "${container_base_packages[@]}"
 }
 
@@ -228,10 +225,8 @@ check "four containers on one private network, each with its own host name" host
 
 # -- the collector, configured as README.md says --
 t0=$SECONDS
-on "$collector" sh -c 'install -D -m 0644 /srv/iot-test/tls/ca.pem /etc/ssl/ca/trusted.pem &&
-    install -D -m 0644 /srv/iot-test/tls/collector.pem /etc/ssl/certs/journal-remote.pem &&
-    install -D -m 0600 /srv/iot-test/tls/collector.key /etc/ssl/private/journal-remote.pem &&
-    mkdir -p /etc/systemd/journal-remote.conf.d /etc/systemd/system/systemd-journal-remote.service.d'
+install_tls "$collector" collector journal-remote
+on "$collector" mkdir -p /etc/systemd/journal-remote.conf.d /etc/systemd/system/systemd-journal-remote.service.d
 on "$collector" sh -c 'cat >/etc/systemd/journal-remote.conf.d/iot-amqpd.conf' <<'EOF'
 [Remote]
 SplitMode=host
@@ -276,11 +271,9 @@ defaults:
 consumer_groups:
   - { name: $group_name, consumer_group_id: $group_id }
 EOF
-    on "$name" sh -c "install -D -m 0644 /srv/iot-test/tls/ca.pem /etc/ssl/ca/trusted.pem &&
-        install -D -m 0644 /srv/iot-test/tls/$name.pem /etc/ssl/certs/journal-upload.pem &&
-        install -D -m 0600 /srv/iot-test/tls/$name.key /etc/ssl/private/journal-upload.pem &&
-        mkdir -p /etc/systemd/journald.conf.d /etc/systemd/journal-upload.conf.d \
-            /etc/systemd/system/systemd-journal-upload.service.d"
+    install_tls "$name" "$name" journal-upload
+    on "$name" mkdir -p /etc/systemd/journald.conf.d /etc/systemd/journal-upload.conf.d \
+        /etc/systemd/system/systemd-journal-upload.service.d
     on "$name" sh -c 'cat >/etc/systemd/journald.conf.d/iot-amqpd.conf' <<'EOF'
 [Journal]
 Storage=persistent

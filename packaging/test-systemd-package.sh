@@ -32,19 +32,10 @@ watchdog_sec=30
 restart_sec=5
 
 started_at=$SECONDS
-passed=0
-failed=0
 stage=
 
-log() { printf '%s\n' "$*"; }
-pass() { passed=$((passed + 1)); log "PASS: $1"; }
-fail() { failed=$((failed + 1)); log "FAIL: $1"; }
-check() {  # check NAME COMMAND...: PASS when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
+# shellcheck source=packaging/package-test-common.sh
+. "$root/packaging/package-test-common.sh"
 # shellcheck source=packaging/nspawn-container.sh
 . "$root/packaging/nspawn-container.sh"
 
@@ -52,9 +43,7 @@ die() { log "FAIL: $*"; failed=$((failed + 1)); exit 1; }
 # alternative, no versions), and what debian/tests/control lists besides the
 # two packages (the container has no network to fetch them).
 required_packages() {
-    { dpkg-deb -f "$deb" Depends; echo ,; dpkg-deb -f "$emulator_deb" Depends; } |
-        tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' |
-        grep -v '^$' | while read -r name; do real_package "$name"; done
+    deb_dependencies "$deb" "$emulator_deb"
     sed -n 's/^Depends://p' "$root/debian/tests/control" | tr ',' '\n' | sed 's/[[:space:]]//g' |
         grep -v -e '^$' -e '^iot-amqpd'
     printf '%s\n' "${container_base_packages[@]}"
