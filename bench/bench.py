@@ -1046,6 +1046,16 @@ def independent_report(info, rounds, bench):
                                                   "sender alone" if any("rhea-alone" in r for r in rounds)
                                                   else "ceiling", with_spread(vs_min, ".2f")))
     out.append("| daemon path ÷ CPU-sum bound | %s |" % with_spread(vs_bound, ".2f"))
+    # What the same ratio is where nothing but the sender and a receiver that
+    # does nothing share the cores: how much of the CPU-sum bound two such
+    # processes reach on this machine at all.
+    own = []
+    for r in rounds:
+        total = cpu_sum(r, "rhea-alone", alone_keys)
+        own.append(r["rhea-alone"]["rate"] * total / (nproc * 1e6) if total else None)
+    if any(x is not None for x in own):
+        out.append("| for reference: sender alone ÷ its own CPU-sum bound (%d cores ÷ (sender + minimal receiver)) | %s |"
+                   % (nproc, with_spread(own, ".2f")))
     versus = [r["daemon-rhea"]["rate"] / r["daemon-rhea@compare"]["rate"] for r in rounds
               if "daemon-rhea" in r and "daemon-rhea@compare" in r]
     if versus:
