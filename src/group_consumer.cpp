@@ -152,6 +152,7 @@ void GroupConsumer::settle() {
 void GroupConsumer::observe_output() {
     const std::uint64_t dropped = sink_->dropped();
     health_.journal_dropped.store(dropped, std::memory_order_relaxed);
+    health_.journal_queue_full.store(sink_->queue_full(), std::memory_order_relaxed);
     const bool holding = sink_->holding();
     health_.output_holding.store(holding, std::memory_order_relaxed);
     const auto now = std::chrono::steady_clock::now();

@@ -95,19 +95,29 @@ int JournalWriter::send(const std::vector<JournalField>& fields) {
     return send(staging_);
 }
 
-int JournalWriter::send(std::string_view entry, std::string_view trailer) {
+int JournalWriter::send(std::string_view entry, std::string_view trailer) { return send(entry, trailer, true); }
+
+int JournalWriter::try_send(std::string_view entry, std::string_view trailer) { return send(entry, trailer, false); }
+
+std::uint64_t JournalWriter::unread() {
+    if (fd_ >= 0) observe_queue();
+    return tracker_.last_sent() - std::min(tracker_.left_queue_through(), tracker_.last_sent());
+}
+
+int JournalWriter::send(std::string_view entry, std::string_view trailer, bool wait) {
     gather(entry, trailer);
     const std::size_t payload = entry.size() + trailer.size();
     const bool was_connected = fd_ >= 0;
-    int err = transmit(payload);
-    if (err == ECONNREFUSED && was_connected) err = transmit(payload);  // the journald now listening, if any
+    int err = transmit(payload, wait);
+    if (err == ECONNREFUSED && was_connected) err = transmit(payload, wait);  // the journald now listening, if any
     if (err == 0) last_was_probe_ = false;
     return err;
 }
 
-int JournalWriter::transmit(std::size_t payload) {
+int JournalWriter::transmit(std::size_t payload, bool wait) {
     if (const int err = ensure_connected(); err != 0) return err;
-    int err = send_datagram();
+    int err = send_datagram(wait);
+    if (err == EAGAIN) return err;  // no room now (only without waiting): nothing sent
     if (err == EMSGSIZE || err == ENOBUFS) {
         err = send_via_memfd();
         payload = 0;  // the datagram carries only the memfd
@@ -160,12 +170,14 @@ void JournalWriter::journald_gone() {
     fd_ = -1;
 }
 
-int JournalWriter::send_datagram() {
+int JournalWriter::send_datagram(bool wait) {
     msghdr msg{};
     msg.msg_iov = iov_.data();
     msg.msg_iovlen = iov_.size();
+    const int flags = MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT);
     for (;;) {
-        if (::sendmsg(fd_, &msg, MSG_NOSIGNAL) >= 0) return 0;
+        if (::sendmsg(fd_, &msg, flags) >= 0) return 0;
+        if (errno == EWOULDBLOCK) return EAGAIN;
         if (errno != EINTR) return errno;
     }
 }

@@ -1,5 +1,7 @@
 #include "iot-amqpd/journald_sink.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <iterator>
 
@@ -29,26 +31,57 @@ int JournaldSink::write_fields(std::vector<JournalField>& fields) {
     if (!tracker_.sending_freely()) {
         // journald absent (the last send failed): the caller holds the message and retries.
         if (send_error_ != 0) return send_error_;
-        // Behind entries journald dropped: sent when it stores again.
+        // Behind entries journald dropped (sent when it stores again), or
+        // behind entries its full queue did not take yet (sent as it reads).
         (void)tracker_.add_queued(std::move(entry));
+        send_queued(StoreTracker::Clock::now());
         return 0;
     }
     std::uint64_t datagram = 0;
-    if (const int err = send_entry(entry, datagram); err != 0) return err;
+    int err = send_entry(entry, datagram, false);
+    if (err == EAGAIN) {
+        if (write_ahead()) {
+            (void)tracker_.add_queued(std::move(entry));
+            return 0;
+        }
+        err = send_entry(entry, datagram, true);
+    }
+    if (err != 0) return err;
     (void)tracker_.add_sent(std::move(entry), datagram);
     return 0;
 }
 
+void JournaldSink::send_queued(StoreTracker::Clock::time_point now) {
+    while (const auto write = tracker_.next_to_send(now)) {
+        std::uint64_t datagram = 0;
+        const bool stalled = now - last_taken_ >= kStalledQueueWait;
+        const int err = send_entry(tracker_.entry(*write), datagram, stalled);
+        if (err == EAGAIN) break;  // journald's queue is full: the next write or poll goes on
+        if (err != 0) {
+            tracker_.send_failed(*write, now);
+            break;
+        }
+        tracker_.sent(*write, datagram);
+    }
+}
+
 // The sequence field goes last, as a separate piece: a re-sent entry keeps its
 // bytes and gets the number of its new datagram.
-int JournaldSink::send_entry(std::string_view entry, std::uint64_t& datagram) {
+int JournaldSink::send_entry(std::string_view entry, std::uint64_t& datagram, bool wait) {
     datagram = writer_.next_datagram();
     seq_field_.assign(kSeqField);
     seq_field_ += '=';
     append_number(seq_field_, datagram);
     seq_field_ += '\n';
-    send_error_ = writer_.send(entry, seq_field_);
-    return send_error_;
+    const int err = wait ? writer_.send(entry, seq_field_) : writer_.try_send(entry, seq_field_);
+    if (err == EAGAIN) {
+        ++queue_full_;
+        if (!write_ahead()) most_unread_when_full_ = std::max(most_unread_when_full_, writer_.unread());
+        return err;  // nothing sent: not a failure
+    }
+    send_error_ = err;
+    if (err == 0) last_taken_ = StoreTracker::Clock::now();
+    return err;
 }
 
 // journald finished with datagrams 1..through before the count began, so the
@@ -66,14 +99,7 @@ void JournaldSink::poll() {
         tracker_.decided(through, now);
         decided_ = through;
     }
-    while (const auto write = tracker_.next_to_send(now)) {
-        std::uint64_t datagram = 0;
-        if (send_entry(tracker_.entry(*write), datagram) != 0) {
-            tracker_.send_failed(*write, now);
-            break;
-        }
-        tracker_.sent(*write, datagram);
-    }
+    send_queued(now);
 }
 
 }  // namespace iot

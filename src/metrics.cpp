@@ -53,6 +53,9 @@ std::string render_metrics(const std::vector<GroupMetrics>& groups, const Proces
     group_family(out, groups, "iot_amqpd_journal_dropped_total", "counter",
                  "Entries journald read but did not store (disk full, Storage=none, ...); each was written again.",
                  [](auto& g) { return g.journal_dropped; });
+    group_family(out, groups, "iot_amqpd_journal_queue_full_total", "counter",
+                 "Writes that found journald's socket queue full: journald is the bottleneck.",
+                 [](auto& g) { return g.journal_queue_full; });
     group_family(out, groups, "iot_amqpd_journal_not_storing", "gauge",
                  "1 while journald stores none of the group's entries and the group holds its messages.",
                  [](auto& g) { return g.output_holding ? 1 : 0; });

@@ -242,6 +242,7 @@ std::vector<GroupMetrics> Supervisor::snapshot(std::int64_t now) const {
         m.reconnects = h.reconnects.load();
         m.auth_failures = h.auth_failures.load();
         m.journal_dropped = h.journal_dropped.load();
+        m.journal_queue_full = h.journal_queue_full.load();
         m.dedup_ids = h.dedup_ids.load();
         m.credit_window = h.credit_window.load();
         m.output_holding = h.output_holding.load();

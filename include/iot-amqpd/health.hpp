@@ -27,13 +27,14 @@ public:
     std::atomic<std::uint64_t> write_failures{0};  // failed write attempts
     std::atomic<std::uint64_t> reconnects{0};      // connection attempts after the first
     std::atomic<std::uint64_t> auth_failures{0};
-    std::atomic<std::uint64_t> journal_dropped{0};  // entries journald read but did not store (written again)
-    std::atomic<bool> output_holding{false};        // journald stores nothing: holding, no credit
-    std::atomic<std::uint64_t> dedup_ids{0};        // message ids the dedup window remembers
-    std::atomic<std::int64_t> credit_window{0};     // the connections' credit windows, summed (messages)
-    std::atomic<int> connected{0};                  // connections with an attached receiver
-    std::atomic<int> connections{0};                // configured connections
-    std::atomic<bool> started{false};               // the container is running
+    std::atomic<std::uint64_t> journal_dropped{0};     // entries journald read but did not store (written again)
+    std::atomic<std::uint64_t> journal_queue_full{0};  // writes that found journald's socket queue full
+    std::atomic<bool> output_holding{false};           // journald stores nothing: holding, no credit
+    std::atomic<std::uint64_t> dedup_ids{0};           // message ids the dedup window remembers
+    std::atomic<std::int64_t> credit_window{0};        // the connections' credit windows, summed (messages)
+    std::atomic<int> connected{0};                     // connections with an attached receiver
+    std::atomic<int> connections{0};                   // configured connections
+    std::atomic<bool> started{false};                  // the container is running
 
     // A short operator-facing description of the current problem, "" when healthy.
     void set_problem(std::string text);

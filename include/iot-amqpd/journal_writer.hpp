@@ -43,6 +43,11 @@ public:
     // running). A journald that died since the last send is replaced by the
     // one now listening, if any.
     [[nodiscard]] int send(std::string_view entry, std::string_view trailer = {});
+    // The same without waiting: EAGAIN, and nothing sent, when journald's
+    // socket queue has no room for the datagram now.
+    [[nodiscard]] int try_send(std::string_view entry, std::string_view trailer = {});
+    // Datagrams sent that journald has not read yet (as last observed).
+    [[nodiscard]] std::uint64_t unread();
     // The same, for an entry given as fields.
     [[nodiscard]] int send(const std::vector<JournalField>& fields);
 
@@ -59,8 +64,9 @@ public:
     void poll();
 
 private:
-    int transmit(std::size_t payload);
-    int send_datagram();
+    int send(std::string_view entry, std::string_view trailer, bool wait);
+    int transmit(std::size_t payload, bool wait);
+    int send_datagram(bool wait);
     int send_via_memfd();
     int ensure_connected();
     void observe_queue();

@@ -38,6 +38,8 @@ public:
     [[nodiscard]] virtual std::uint64_t dropped() const { return 0; }
     // Writes not durable yet.
     [[nodiscard]] virtual std::size_t unstored() const { return 0; }
+    // Sends that found the output's queue full, so far (the output is the bottleneck).
+    [[nodiscard]] virtual std::uint64_t queue_full() const { return 0; }
 };
 
 // Call on the thread that will own the sink. Throws std::runtime_error when

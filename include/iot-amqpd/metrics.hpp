@@ -16,10 +16,11 @@ struct GroupMetrics {
     std::uint64_t write_failures = 0;
     std::uint64_t reconnects = 0;
     std::uint64_t auth_failures = 0;
-    std::uint64_t journal_dropped = 0;  // entries journald read but did not store (written again)
-    bool output_holding = false;        // journald stores nothing: the group holds
-    std::uint64_t dedup_ids = 0;        // message ids the dedup window remembers
-    std::int64_t credit_window = 0;     // the connections' credit windows, summed
+    std::uint64_t journal_dropped = 0;     // entries journald read but did not store (written again)
+    std::uint64_t journal_queue_full = 0;  // writes that found journald's socket queue full
+    bool output_holding = false;           // journald stores nothing: the group holds
+    std::uint64_t dedup_ids = 0;           // message ids the dedup window remembers
+    std::int64_t credit_window = 0;        // the connections' credit windows, summed
     int connected = 0;
     int connections = 0;
     double seconds_since_last_message = -1;  // -1: no message yet

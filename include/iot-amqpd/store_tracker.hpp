@@ -16,7 +16,9 @@
 // 1, 2, ... (what ConnectionSlot holds deliveries against); every send of an
 // entry is a datagram with its own number (what the journal reader reports).
 //
-// Sending policy: while journald stores, every write is sent at once. The
+// Sending policy: while journald stores, every write is sent at once, unless
+// journald's socket queue is full (the sink then queues it here, and sends
+// it as journald reads: JournaldSink's write-ahead). The
 // first drop stops that: the oldest unstored entry is re-sent alone as a
 // probe, at once and then with a growing delay (kFirstProbeDelay doubling to
 // kMaxProbeDelay) while probes are dropped too; new writes queue behind it. A

@@ -15,9 +15,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "daemon_launch.hpp"
 #include "delivery_audit.hpp"
@@ -101,6 +108,84 @@ TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
 
     expect_nothing_lost(scenario, "journald SIGSTOP", "paused", "CG-A", numbered_ids("pause-", kMessages), started);
     EXPECT_TRUE(daemon_healthy(scenario, 1));
+    EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
+}
+
+// The metrics file's sum of one counter over the groups; 0 while unreadable.
+double metric_sum(const std::filesystem::path& file, const std::string& name) {
+    std::ifstream in(file);
+    double sum = 0;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(name + "{", 0) != 0) continue;
+        const auto space = line.rfind(' ');
+        if (space != std::string::npos) sum += std::strtod(line.c_str() + space + 1, nullptr);
+    }
+    return sum;
+}
+
+// With systemd's queue of 512 datagrams, a write that finds journald's queue
+// full is kept and sent as journald reads (journald_sink.hpp), and kept
+// entries that wait a second make the next write wait in sendmsg() as
+// before. Four groups (500 in flight each, more than the queue takes
+// together) fill it while journald is stopped: the watchdog must still see
+// them wedged, and nothing may be lost or written twice, whichever of the two
+// ways each write went. (One group with fewer in flight than the queue takes
+// never waits at all: it holds, with the watchdog content, until journald
+// reads again; that was so before the write-ahead too.)
+TEST(FaultJournald, ALongQueueThatFillsUnderFourGroupsLosesNothingAndWritesNothingTwice) {
+    constexpr std::size_t kPerGroup = 3000;
+    const std::vector<std::pair<std::string, std::string>> groups = {
+        {"long-a", "CG-A"}, {"long-b", "CG-B"}, {"long-c", "CG-C"}, {"long-d", "CG-D"}};
+    const auto started = std::chrono::steady_clock::now();
+    RestoreJournald restore;
+    (void)journald::restart_with_queue_length(512);
+    Scenario scenario;
+    scenario.config().credit = 500;  // together more than the queue takes
+    for (const auto& [name, id] : groups) scenario.config().add_group(name, id, 1);
+    const auto metrics = scenario.dir().path() / "metrics.prom";
+    scenario.write_config_text(scenario.config().to_yaml() + "metrics:\n  textfile: " + metrics.string() +
+                               "\n  interval: 1s\n");
+    ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
+    for (const auto& [name, id] : groups) ASSERT_TRUE(scenario.wait_for_links(id, 1));
+
+    for (const auto& [name, id] : groups) scenario.publish(id, kPerGroup, name + "-", "kind=mixed");
+    ASSERT_TRUE(scenario.messages().wait_for_count(400, 20s)) << "the streams must be flowing before the pause";
+    const auto pid = journald::find_pid();
+    ASSERT_TRUE(pid.has_value());
+    {
+        journald::PauseGuard paused(*pid);
+        const auto paused_at = std::chrono::steady_clock::now();
+        EXPECT_TRUE(wait_until(
+            "the groups to find journald's queue full (iot_amqpd_journal_queue_full_total)",
+            [&] { return metric_sum(metrics, "iot_amqpd_journal_queue_full_total") > 0; }, 15s));
+        // Kept entries that journald does not take for a second make the
+        // groups wait in sendmsg() (kStalledQueueWait): a stopped journald
+        // still wedges them, and the watchdog (WatchdogSec=2s) must see it.
+        EXPECT_TRUE(wait_until(
+            "the watchdog pings to stop (3 s without one)",
+            [&] {
+                const auto last = scenario.notify().last_time("WATCHDOG=1");
+                return last && std::chrono::steady_clock::now() - std::max(*last, paused_at) >= 3s;
+            },
+            15s));
+        paused.resume_now();
+    }
+    std::set<std::string> expected;
+    std::map<std::string, std::string> group_ids;
+    for (const auto& [name, id] : groups) {
+        const auto ids = numbered_ids(name + "-", kPerGroup);
+        expected.insert(ids.begin(), ids.end());
+        group_ids[name] = id;
+    }
+    ASSERT_TRUE(scenario.wait_all_accepted({"CG-A", "CG-B", "CG-C", "CG-D"}, 60s));
+    const auto entries = final_message_entries(scenario, expected.size(), 60s);
+    EXPECT_TRUE(exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), group_ids)));
+    std::printf(
+        "[ fault-table ] | journald's queue of 512 filled by 4 groups | %zu | %.0f sends found it full | "
+        "%.1f s |\n",
+        expected.size(), metric_sum(metrics, "iot_amqpd_journal_queue_full_total"),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    EXPECT_TRUE(daemon_healthy(scenario, 4));
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
 }
 

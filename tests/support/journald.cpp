@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -97,6 +98,16 @@ pid_t restart(pid_t pid) {
 }
 
 pid_t restart(const Options& options) { return ours().start(options); }
+
+pid_t restart_with_queue_length(int datagrams) {
+    const char* path = "/proc/sys/net/unix/max_dgram_qlen";
+    {
+        std::ofstream sysctl(path);
+        sysctl << datagrams << '\n';
+        if (!sysctl.flush()) throw std::runtime_error(std::string("cannot write ") + path);
+    }
+    return ours().start(ours().options());
+}
 
 const Options& current_options() { return ours().options(); }
 

@@ -63,6 +63,13 @@ bool kill_and_wait(pid_t pid, int signal_number);
 // the current options: the new PID.
 pid_t restart(pid_t pid);
 
+// Sets net.unix.max_dgram_qlen in this test's network namespace (a fresh
+// one has the kernel's 10; a host systemd booted has 512) and restarts
+// journald, whose socket keeps the length it was made with. The new PID;
+// throws std::runtime_error. (Each test is a process with a namespace of
+// its own: nothing to put back.)
+pid_t restart_with_queue_length(int datagrams);
+
 // Stops our journald, if it runs, and starts it with `options` (socket shape,
 // Storage=, extra [Journal] lines, journal file system size). The journal
 // files stay; with SocketShape::held_by_parent the socket and whatever is

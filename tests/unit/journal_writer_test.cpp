@@ -170,6 +170,35 @@ TEST(JournalWriter, AnEntryIsDecidedOnceJournaldReadALaterDatagram) {
     EXPECT_EQ(writer.decided_through(), 2u);
 }
 
+std::string encoded(const std::vector<JournalField>& fields) {
+    std::string out;
+    encode_journal_entry(fields, out);
+    return out;
+}
+
+// What the sink's write-ahead rests on: a full queue refuses a datagram at
+// once, sends nothing, and counts what journald has not read.
+TEST(JournalWriter, TrySendRefusesAtOnceWhenTheQueueIsFullAndLosesNothing) {
+    FakeJournal journal;
+    JournalWriter writer(journal.path());
+    const std::string body(1000, 'x');
+    // No queue holds this many (max_dgram_qlen is 10 by default, 512 under
+    // systemd; the send buffer takes ~100 of these): the loop is bounded.
+    constexpr std::uint64_t kMost = 5000;
+    int err = 0;
+    while (writer.last_sent() < kMost && (err = writer.try_send(encoded({{"MESSAGE", body}}))) == 0) {}
+    ASSERT_EQ(err, EAGAIN) << "the queue never filled";
+    const std::uint64_t queued = writer.last_sent();
+    EXPECT_GT(queued, 0U);
+    EXPECT_EQ(writer.unread(), queued) << "journald read none of them";
+    EXPECT_EQ(writer.try_send(encoded({{"MESSAGE", "more"}})), EAGAIN);
+    EXPECT_EQ(writer.last_sent(), queued) << "a refused datagram is not numbered";
+    EXPECT_NE(journal.receive_size(), 0U);
+    EXPECT_EQ(writer.try_send(encoded({{"MESSAGE", "more"}})), 0) << "room for one again";
+    for (std::uint64_t i = 1; i < queued; ++i) EXPECT_NE(journal.receive_size(), 0U);
+    EXPECT_EQ(journal.receive(), encoded({{"MESSAGE", "more"}})) << "all in order, none lost";
+}
+
 TEST(JournalWriter, AKilledJournaldDecidesEverythingItWasSent) {
     FakeJournal journal;
     JournalWriter writer(journal.path());

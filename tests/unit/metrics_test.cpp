@@ -21,6 +21,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     g.connections = 2;
     g.seconds_since_last_message = 1.5;
     g.journal_dropped = 7;
+    g.journal_queue_full = 55;
     g.dedup_ids = 1234;
     g.credit_window = 400;
     g.output_holding = true;
@@ -31,6 +32,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
     EXPECT_NE(text.find("iot_amqpd_messages_written_total{group=\"factory-\\\"a\\\"\"} 9\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_reloads_total{result=\"succeeded\"} 3\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_journal_dropped_total{group=\"factory-\\\"a\\\"\"} 7\n"), std::string::npos);
+    EXPECT_NE(text.find("iot_amqpd_journal_queue_full_total{group=\"factory-\\\"a\\\"\"} 55\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_dedup_window_ids{group=\"factory-\\\"a\\\"\"} 1234\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_journal_not_storing{group=\"factory-\\\"a\\\"\"} 1\n"), std::string::npos);
     EXPECT_NE(text.find("iot_amqpd_credit_window{group=\"factory-\\\"a\\\"\"} 400\n"), std::string::npos);
@@ -44,7 +46,7 @@ TEST(Metrics, RendersValidPrometheusTextFormat) {
         EXPECT_TRUE(std::regex_match(line, sample)) << line;
         ++samples;
     }
-    EXPECT_EQ(samples, 16);
+    EXPECT_EQ(samples, 17);
 }
 
 TEST(Metrics, WritesTheFileAtomically) {
