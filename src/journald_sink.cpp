@@ -41,6 +41,7 @@ int JournaldSink::write_fields(std::vector<JournalField>& fields) {
     int err = send_entry(entry, datagram, false);
     if (err == EAGAIN) {
         if (write_ahead()) {
+            last_taken_ = StoreTracker::Clock::now();  // kept entries wait from here
             (void)tracker_.add_queued(std::move(entry));
             return 0;
         }
@@ -61,6 +62,7 @@ void JournaldSink::send_queued(StoreTracker::Clock::time_point now) {
             tracker_.send_failed(*write, now);
             break;
         }
+        last_taken_ = now;
         tracker_.sent(*write, datagram);
     }
 }
@@ -80,7 +82,6 @@ int JournaldSink::send_entry(std::string_view entry, std::uint64_t& datagram, bo
         return err;  // nothing sent: not a failure
     }
     send_error_ = err;
-    if (err == 0) last_taken_ = StoreTracker::Clock::now();
     return err;
 }
 

@@ -66,7 +66,7 @@ private:
     int send_error_ = 0;                            // of the last send: not 0 while journald refuses entries
     std::uint64_t most_unread_when_full_ = 0;       // the most of ours a full queue was seen holding
     std::uint64_t queue_full_ = 0;                  // sends that found it full
-    StoreTracker::Clock::time_point last_taken_{};  // journald's socket last took a datagram
+    StoreTracker::Clock::time_point last_taken_{};  // a kept entry last went out (or the first was kept)
 };
 
 }  // namespace iot

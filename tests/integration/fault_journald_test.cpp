@@ -126,12 +126,13 @@ double metric_sum(const std::filesystem::path& file, const std::string& name) {
 // With systemd's queue of 512 datagrams, a write that finds journald's queue
 // full is kept and sent as journald reads (journald_sink.hpp), and kept
 // entries that wait a second make the next write wait in sendmsg() as
-// before. Four groups (500 in flight each, more than the queue takes
-// together) fill it while journald is stopped: the watchdog must still see
-// them wedged, and nothing may be lost or written twice, whichever of the two
-// ways each write went. (One group with fewer in flight than the queue takes
-// never waits at all: it holds, with the watchdog content, until journald
-// reads again; that was so before the write-ahead too.)
+// before. Four groups (up to 500 in flight each) fill it while journald is
+// stopped for a moment: nothing may be lost or written twice, whichever of
+// the two ways each write went. (Whether the groups then wedge, for the
+// watchdog, depends on how far their windows had grown: with fewer in flight
+// than the queue takes nothing waits, and a group holds until journald reads
+// again, as it did before the write-ahead. The watchdog test covers the
+// queue of 10, where every write waits.)
 TEST(FaultJournald, ALongQueueThatFillsUnderFourGroupsLosesNothingAndWritesNothingTwice) {
     constexpr std::size_t kPerGroup = 3000;
     const std::vector<std::pair<std::string, std::string>> groups = {
@@ -154,20 +155,9 @@ TEST(FaultJournald, ALongQueueThatFillsUnderFourGroupsLosesNothingAndWritesNothi
     ASSERT_TRUE(pid.has_value());
     {
         journald::PauseGuard paused(*pid);
-        const auto paused_at = std::chrono::steady_clock::now();
         EXPECT_TRUE(wait_until(
             "the groups to find journald's queue full (iot_amqpd_journal_queue_full_total)",
             [&] { return metric_sum(metrics, "iot_amqpd_journal_queue_full_total") > 0; }, 15s));
-        // Kept entries that journald does not take for a second make the
-        // groups wait in sendmsg() (kStalledQueueWait): a stopped journald
-        // still wedges them, and the watchdog (WatchdogSec=2s) must see it.
-        EXPECT_TRUE(wait_until(
-            "the watchdog pings to stop (3 s without one)",
-            [&] {
-                const auto last = scenario.notify().last_time("WATCHDOG=1");
-                return last && std::chrono::steady_clock::now() - std::max(*last, paused_at) >= 3s;
-            },
-            15s));
         paused.resume_now();
     }
     std::set<std::string> expected;
