@@ -43,13 +43,13 @@ public:
     // running). A journald that died since the last send is replaced by the
     // one now listening, if any.
     [[nodiscard]] int send(std::string_view entry, std::string_view trailer = {});
-    // The same without waiting: EAGAIN, and nothing sent, when journald's
+    // The same, for an entry given as fields.
+    [[nodiscard]] int send(const std::vector<JournalField>& fields);
+    // send() without waiting: EAGAIN, and nothing sent, when journald's
     // socket queue has no room for the datagram now.
     [[nodiscard]] int try_send(std::string_view entry, std::string_view trailer = {});
     // Datagrams sent that journald has not read yet (as last observed).
     [[nodiscard]] std::uint64_t unread();
-    // The same, for an entry given as fields.
-    [[nodiscard]] int send(const std::vector<JournalField>& fields);
 
     [[nodiscard]] std::uint64_t last_sent() const { return tracker_.last_sent(); }
     [[nodiscard]] std::uint64_t next_datagram() const { return tracker_.last_sent() + 1; }
