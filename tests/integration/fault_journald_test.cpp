@@ -126,9 +126,12 @@ double metric_sum(const std::filesystem::path& file, const std::string& name) {
 // With systemd's queue of 512 datagrams, a write that finds journald's queue
 // full is kept and sent as journald reads (journald_sink.hpp), and kept
 // entries that wait a second make the next write wait in sendmsg() as
-// before. Four groups (up to 500 in flight each) fill it while journald is
-// stopped for a moment: nothing may be lost or written twice, whichever of
-// the two ways each write went. (Whether the groups then wedge, for the
+// before. Four groups fill it while journald is stopped: nothing may be lost
+// or written twice, whichever of the two ways each write went. journald is
+// stopped before the messages are published, so that nothing is accepted
+// and every window stays at its start (4 x 200 > 512): stopped mid-stream,
+// a slow machine (ASan, two test jobs) had shrunk the windows below the
+// queue's length first, and the queue never filled. (Whether the groups then wedge, for the
 // watchdog, depends on how far their windows had grown: with fewer in flight
 // than the queue takes nothing waits, and a group holds until journald reads
 // again, as it did before the write-ahead. The watchdog test covers the
@@ -149,12 +152,11 @@ TEST(FaultJournald, ALongQueueThatFillsUnderFourGroupsLosesNothingAndWritesNothi
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
     for (const auto& [name, id] : groups) ASSERT_TRUE(scenario.wait_for_links(id, 1));
 
-    for (const auto& [name, id] : groups) scenario.publish(id, kPerGroup, name + "-", "kind=mixed");
-    ASSERT_TRUE(scenario.messages().wait_for_count(400, 20s)) << "the streams must be flowing before the pause";
     const auto pid = journald::find_pid();
     ASSERT_TRUE(pid.has_value());
     {
         journald::PauseGuard paused(*pid);
+        for (const auto& [name, id] : groups) scenario.publish(id, kPerGroup, name + "-", "kind=mixed");
         EXPECT_TRUE(wait_until(
             "the groups to find journald's queue full (iot_amqpd_journal_queue_full_total)",
             [&] { return metric_sum(metrics, "iot_amqpd_journal_queue_full_total") > 0; }, 15s));
