@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -123,53 +124,89 @@ double metric_sum(const std::filesystem::path& file, const std::string& name) {
     return sum;
 }
 
+// Publishes with journald stopped and keeps it stopped until the emulator has
+// more than `more_than` deliveries in flight (the daemon holds more than
+// journald's queue takes) and the watchdog pings have stopped for 1.5 s (a
+// group waits on journald); then resumes it. The test's notify socket and
+// the emulator's counters are watched, not the daemon's metrics file: the
+// daemon may be wedged before it writes that.
+::testing::AssertionResult stop_journald_until_wedged(Scenario& scenario, const std::vector<std::string>& groups,
+                                                      std::int64_t more_than, const std::function<void()>& publish) {
+    const auto pid = journald::find_pid();
+    if (!pid) return ::testing::AssertionFailure() << "the test's journald is not running";
+    journald::PauseGuard paused(*pid);
+    publish();
+    std::int64_t in_flight = 0;
+    auto result = wait_until(
+        "more deliveries in flight than journald's queue takes",
+        [&] {
+            in_flight = 0;
+            for (const auto& id : groups) in_flight += scenario.counters(id).in_flight;
+            return in_flight > more_than;
+        },
+        15s);
+    if (!result) return result << " (" << in_flight << " in flight)";
+    const auto full_at = std::chrono::steady_clock::now();
+    return wait_until(
+        "the watchdog pings to stop (1.5 s without one)",
+        [&] {
+            const auto last = scenario.notify().last_time("WATCHDOG=1");
+            return last && std::chrono::steady_clock::now() - std::max(*last, full_at) >= 1500ms;
+        },
+        15s);
+}
+
+// Adds a metrics textfile, written every second, to the scenario's config.
+std::filesystem::path with_metrics_file(Scenario& scenario) {
+    auto metrics = scenario.dir().path() / "metrics.prom";
+    scenario.write_config_text(scenario.config().to_yaml() + "metrics:\n  textfile: " + metrics.string() +
+                               "\n  interval: 1s\n");
+    return metrics;
+}
+
+::testing::AssertionResult queue_full_counted(const std::filesystem::path& metrics) {
+    return wait_until(
+        "the sends that found journald's queue full to be counted (iot_amqpd_journal_queue_full_total)",
+        [&] { return metric_sum(metrics, "iot_amqpd_journal_queue_full_total") > 0; }, 10s);
+}
+
 // With systemd's queue of 512 datagrams, a write that finds journald's queue
 // full is kept and sent as journald reads (journald_sink.hpp), and kept
 // entries that wait a second make the next write wait in sendmsg() as
 // before. Four groups fill it while journald is stopped: nothing may be lost
 // or written twice, whichever of the two ways each write went. journald is
 // stopped before the messages are published, so that nothing is accepted
-// and every window stays at its start (4 x 200 > 512): stopped mid-stream,
-// a slow machine (ASan, two test jobs) had shrunk the windows below the
-// queue's length first, and the queue never filled. (Whether the groups then wedge, for the
-// watchdog, depends on how far their windows had grown: with fewer in flight
-// than the queue takes nothing waits, and a group holds until journald reads
-// again, as it did before the write-ahead. The watchdog test covers the
-// queue of 10, where every write waits.)
+// and every window stays at its start: 4 x 200 in flight outgrow the queue,
+// and the groups wedge for the watchdog. (Stopped mid-stream, a slow machine
+// may have shrunk the windows below the queue's length first: then nothing
+// waits, and a group holds until journald reads again.)
 TEST(FaultJournald, ALongQueueThatFillsUnderFourGroupsLosesNothingAndWritesNothingTwice) {
     constexpr std::size_t kPerGroup = 3000;
     const std::vector<std::pair<std::string, std::string>> groups = {
         {"long-a", "CG-A"}, {"long-b", "CG-B"}, {"long-c", "CG-C"}, {"long-d", "CG-D"}};
+    const std::vector<std::string> ids = {"CG-A", "CG-B", "CG-C", "CG-D"};
     const auto started = std::chrono::steady_clock::now();
     RestoreJournald restore;
     (void)journald::restart_with_queue_length(512);
     Scenario scenario;
-    scenario.config().credit = 500;  // together more than the queue takes
+    scenario.config().credit = 500;
     for (const auto& [name, id] : groups) scenario.config().add_group(name, id, 1);
-    const auto metrics = scenario.dir().path() / "metrics.prom";
-    scenario.write_config_text(scenario.config().to_yaml() + "metrics:\n  textfile: " + metrics.string() +
-                               "\n  interval: 1s\n");
+    const auto metrics = with_metrics_file(scenario);
     ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
-    for (const auto& [name, id] : groups) ASSERT_TRUE(scenario.wait_for_links(id, 1));
+    for (const auto& id : ids) ASSERT_TRUE(scenario.wait_for_links(id, 1));
 
-    const auto pid = journald::find_pid();
-    ASSERT_TRUE(pid.has_value());
-    {
-        journald::PauseGuard paused(*pid);
+    EXPECT_TRUE(stop_journald_until_wedged(scenario, ids, 600, [&] {
         for (const auto& [name, id] : groups) scenario.publish(id, kPerGroup, name + "-", "kind=mixed");
-        EXPECT_TRUE(wait_until(
-            "the groups to find journald's queue full (iot_amqpd_journal_queue_full_total)",
-            [&] { return metric_sum(metrics, "iot_amqpd_journal_queue_full_total") > 0; }, 15s));
-        paused.resume_now();
-    }
+    }));
+    EXPECT_TRUE(queue_full_counted(metrics));
     std::set<std::string> expected;
     std::map<std::string, std::string> group_ids;
     for (const auto& [name, id] : groups) {
-        const auto ids = numbered_ids(name + "-", kPerGroup);
-        expected.insert(ids.begin(), ids.end());
+        const auto numbered = numbered_ids(name + "-", kPerGroup);
+        expected.insert(numbered.begin(), numbered.end());
         group_ids[name] = id;
     }
-    ASSERT_TRUE(scenario.wait_all_accepted({"CG-A", "CG-B", "CG-C", "CG-D"}, 60s));
+    ASSERT_TRUE(scenario.wait_all_accepted(ids, 60s));
     const auto entries = final_message_entries(scenario, expected.size(), 60s);
     EXPECT_TRUE(exactly_once(audit_delivery(entries, expected, scenario.message_identifier(), group_ids)));
     std::printf(
@@ -178,6 +215,36 @@ TEST(FaultJournald, ALongQueueThatFillsUnderFourGroupsLosesNothingAndWritesNothi
         expected.size(), metric_sum(metrics, "iot_amqpd_journal_queue_full_total"),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     EXPECT_TRUE(daemon_healthy(scenario, 4));
+    EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
+}
+
+// Kept entries that a stopped journald does not take must not leave the
+// group ticking as if all were well: after kStalledQueueWait its next send
+// waits in sendmsg() (journald_sink.hpp), so its tick stops and the watchdog
+// sees the group wedged, as where every write waits (the queue of 10,
+// PausedWithSigstop... above). One group, whose window (200 at its start)
+// outgrows a queue of 100: the queue takes what it holds (at least
+// kWriteAheadMinQueue, so writes go ahead without waiting) and the rest is
+// kept. Without the stall rule the pings go on as long as journald is
+// stopped (checked: with kStalledQueueWait at an hour this case fails).
+TEST(FaultJournald, EntriesKeptForAStoppedJournaldWedgeTheGroupForTheWatchdog) {
+    constexpr std::size_t kMessages = 1000;
+    const auto started = std::chrono::steady_clock::now();
+    RestoreJournald restore;
+    (void)journald::restart_with_queue_length(100);
+    Scenario scenario;
+    scenario.config().credit = 500;
+    scenario.config().add_group("kept", "CG-A", 1);
+    const auto metrics = with_metrics_file(scenario);
+    ASSERT_TRUE(scenario.start_daemon_and_wait_ready());
+    ASSERT_TRUE(scenario.wait_for_links("CG-A", 1));
+
+    EXPECT_TRUE(stop_journald_until_wedged(scenario, {"CG-A"}, 150,
+                                           [&] { scenario.publish("CG-A", kMessages, "kept-", "kind=mixed"); }));
+    EXPECT_TRUE(queue_full_counted(metrics));
+    expect_nothing_lost(scenario, "entries kept for a stopped journald", "kept", "CG-A",
+                        numbered_ids("kept-", kMessages), started);
+    EXPECT_TRUE(daemon_healthy(scenario, 1));
     EXPECT_TRUE(scenario.stop_daemon(SIGTERM, 10s).clean());
 }
 
