@@ -72,6 +72,19 @@ void expect_nothing_lost(Scenario& scenario, const std::string& case_name, const
     expect_delivered_once(scenario, case_name, group, consumer_group_id, expected, started, 60s, redelivered_note);
 }
 
+// Waits (bounded) until the test's notify socket has had no WATCHDOG=1 for
+// 1.5 s counted from `since` or the last ping, whichever is later: the
+// pings come every second (WatchdogSec=2s), so a group no longer ticks.
+::testing::AssertionResult wait_pings_stop(Scenario& scenario, std::chrono::steady_clock::time_point since) {
+    return wait_until(
+        "the watchdog pings to stop (1.5 s without one)",
+        [&] {
+            const auto last = scenario.notify().last_time("WATCHDOG=1");
+            return last && std::chrono::steady_clock::now() - std::max(*last, since) >= 1500ms;
+        },
+        15s);
+}
+
 TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
     constexpr std::size_t kMessages = 3000;
     const auto started = std::chrono::steady_clock::now();
@@ -93,13 +106,7 @@ TEST(FaultJournald, PausedWithSigstopThenResumedLosesNothing) {
         // watchdog must notice (the group's tick cannot run), so the pings
         // (every second with WatchdogSec=2s) stop. How soon the queue fills
         // depends on the machine's load: wait for it, bounded.
-        ASSERT_TRUE(wait_until(
-            "the watchdog pings to stop (1.5 s without one)",
-            [&] {
-                const auto last = scenario.notify().last_time("WATCHDOG=1");
-                return last && std::chrono::steady_clock::now() - std::max(*last, paused_at) >= 1500ms;
-            },
-            15s));
+        ASSERT_TRUE(wait_pings_stop(scenario, paused_at));
         const auto quiet_from = std::chrono::steady_clock::now();
         std::this_thread::sleep_for(2500ms);  // the pause under test
         pings_while_paused = scenario.notify().count_since("WATCHDOG=1", quiet_from);
@@ -146,14 +153,7 @@ double metric_sum(const std::filesystem::path& file, const std::string& name) {
         },
         15s);
     if (!result) return result << " (" << in_flight << " in flight)";
-    const auto full_at = std::chrono::steady_clock::now();
-    return wait_until(
-        "the watchdog pings to stop (1.5 s without one)",
-        [&] {
-            const auto last = scenario.notify().last_time("WATCHDOG=1");
-            return last && std::chrono::steady_clock::now() - std::max(*last, full_at) >= 1500ms;
-        },
-        15s);
+    return wait_pings_stop(scenario, std::chrono::steady_clock::now());
 }
 
 // Adds a metrics textfile, written every second, to the scenario's config.
